@@ -1,0 +1,184 @@
+/* ustack: a user-space TCP/IP stack. The one header an application includes.
+ *
+ * Calls mirror POSIX sockets with a `us_` prefix and an explicit stack. They
+ * return -1 and set errno on failure. Descriptors are ustack's own small
+ * integers, not kernel descriptors. */
+#ifndef USTACK_H
+#define USTACK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define US_API __attribute__((visibility("default")))
+
+struct us_stack;
+struct us_dev; /* a device; created by the stack from the config, or by the
+                  caller (us_pipe_create) and handed over in cfg.dev */
+
+enum us_log_level {
+	US_LOG_ERROR = 0,
+	US_LOG_WARN = 1,
+	US_LOG_INFO = 2,
+	US_LOG_DEBUG = 3,
+};
+
+/* The time source. now() returns nanoseconds on a monotonic scale. The
+ * default (clock_now == NULL) is CLOCK_MONOTONIC. Tests install a virtual
+ * clock they advance themselves. */
+typedef uint64_t (*us_clock_fn)(void *arg);
+
+struct us_config {
+	/* Device: "tap", "afpacket", or NULL when cfg.dev is given. */
+	const char *dev_type;
+	const char *ifname;     /* interface (tap: created if missing) */
+	struct us_dev *dev;     /* a ready device (pipe, or a wrapped one) */
+
+	/* IPv4, network byte order. prefix_len is 0..32. gw 0 = none. */
+	uint32_t ip;
+	uint8_t prefix_len;
+	uint32_t gw;
+
+	/* MAC: all-zero means the default (the interface's own on afpacket,
+	 * a locally administered one of ustack's own on tap and pipe). */
+	uint8_t mac[6];
+	uint32_t mtu;           /* 0: the device's MTU (or 1500) */
+
+	/* Packet buffer pool: number of small (frame-sized) buffers and of
+	 * large (64 KiB) buffers. 0 picks the default. */
+	uint32_t pool_small;
+	uint32_t pool_large;
+
+	/* Write every frame in and out to this pcap file (NULL: none). */
+	const char *pcap_file;
+
+	/* Clock (NULL: CLOCK_MONOTONIC). */
+	us_clock_fn clock_now;
+	void *clock_arg;
+
+	/* Seed for the stack's secrets and random choices (0: from getrandom). */
+	uint64_t seed;
+
+	int log_level;          /* enum us_log_level; default WARN */
+
+	/* ARP: cache entry lifetime, retries for a resolution, retry interval.
+	 * 0 picks the default (60 s, 3, 1 s). */
+	uint32_t arp_timeout_ms;
+	uint32_t arp_retries;
+	uint32_t arp_retry_ms;
+
+	/* Reassembly: memory bound (bytes of buffers held) and timeout.
+	 * 0 picks the default (4 MiB, 30 s). */
+	uint32_t frag_mem_max;
+	uint32_t frag_timeout_ms;
+
+	/* Ephemeral port range (host order). 0 picks 32768..60999. */
+	uint16_t port_lo, port_hi;
+
+	/* ICMP error rate limit: tokens per second (0: default 100). */
+	uint32_t icmp_ratelimit;
+	/* Skip the gratuitous ARP at start (tests that count frames). */
+	int no_garp;
+};
+
+/* Fill cfg with defaults (all zero but a log level). */
+US_API void us_config_init(struct us_config *cfg);
+
+US_API struct us_stack *us_stack_create(const struct us_config *cfg);
+US_API void us_stack_destroy(struct us_stack *st);
+
+/* One turn of the loop: receive a burst, process it, run due timers, send
+ * what was queued. If nothing was done, wait up to timeout_ms (-1: until
+ * something happens; 0: do not wait) for a frame or the next timer.
+ * Returns the number of frames received, or -1 on a device error. */
+US_API int us_stack_poll(struct us_stack *st, int timeout_ms);
+
+/* Nanoseconds on the stack's clock. */
+US_API uint64_t us_stack_now(struct us_stack *st);
+
+/* Earliest time (stack clock, ns) at which the stack has timed work to do:
+ * a timer or a delayed frame in a device. UINT64_MAX if none. Used by
+ * simulations on a virtual clock to jump time forward. */
+US_API uint64_t us_stack_next_event(struct us_stack *st);
+
+/* Counters: every drop has a named counter. */
+US_API int us_stat_count(void);
+US_API const char *us_stat_name(int i);
+US_API uint64_t us_stat_get(struct us_stack *st, int i);
+/* By name; returns 0 and sets errno=ENOENT for an unknown name. */
+US_API uint64_t us_stat_byname(struct us_stack *st, const char *name);
+
+/* The stack's MAC and IPv4 address. */
+US_API void us_stack_mac(struct us_stack *st, uint8_t mac[6]);
+US_API uint32_t us_stack_ip(struct us_stack *st);
+
+/* A pipe link: two devices joined in memory, for two stacks in one
+ * process. Each end is given to one stack in cfg.dev. */
+US_API int us_pipe_create(struct us_dev **a, struct us_dev **b);
+
+/* Impairments for the impair wrapper. Probabilities are 0..1. */
+struct us_impair {
+	uint64_t seed;
+	double loss, dup, reorder, corrupt;
+	uint32_t delay_us, jitter_us;
+	uint64_t rate_bps;      /* bottleneck rate, 0 = unlimited */
+	uint32_t queue_bytes;   /* drop-tail queue at the bottleneck */
+	/* Exact drops: frames of the given class whose 1-based ordinal (in
+	 * that class, transmit direction) is in the list are dropped. */
+	int drop_class;         /* enum us_impair_class */
+	const uint32_t *drop_list;
+	int drop_count;
+};
+enum us_impair_class {
+	US_IMPAIR_ANY = 0,      /* every frame */
+	US_IMPAIR_TCP_DATA = 1, /* TCP segments carrying payload */
+	US_IMPAIR_UDP = 2,      /* UDP datagrams (first fragments) */
+	US_IMPAIR_IP4 = 3,      /* IPv4 packets */
+};
+/* Wrap a device: frames it transmits are impaired. Returns the wrapper
+ * (which owns `lower`) or NULL. */
+US_API struct us_dev *us_impair_wrap(struct us_dev *lower,
+				     const struct us_impair *imp);
+/* Frames the impair wrapper dropped on purpose so far. */
+US_API uint64_t us_impair_dropped(struct us_dev *impair);
+
+/* Sockets. */
+US_API int us_socket(struct us_stack *st, int domain, int type, int protocol);
+US_API int us_bind(struct us_stack *st, int fd, const struct sockaddr *addr,
+		   socklen_t len);
+US_API int us_listen(struct us_stack *st, int fd, int backlog);
+US_API int us_accept(struct us_stack *st, int fd, struct sockaddr *addr,
+		     socklen_t *len);
+US_API int us_connect(struct us_stack *st, int fd, const struct sockaddr *addr,
+		      socklen_t len);
+US_API ssize_t us_send(struct us_stack *st, int fd, const void *buf, size_t n,
+		       int flags);
+US_API ssize_t us_recv(struct us_stack *st, int fd, void *buf, size_t n,
+		       int flags);
+US_API ssize_t us_sendto(struct us_stack *st, int fd, const void *buf, size_t n,
+			 int flags, const struct sockaddr *to, socklen_t tolen);
+US_API ssize_t us_recvfrom(struct us_stack *st, int fd, void *buf, size_t n,
+			   int flags, struct sockaddr *from, socklen_t *fromlen);
+US_API int us_shutdown(struct us_stack *st, int fd, int how);
+US_API int us_close(struct us_stack *st, int fd);
+US_API int us_setsockopt(struct us_stack *st, int fd, int level, int name,
+			 const void *val, socklen_t len);
+US_API int us_getsockopt(struct us_stack *st, int fd, int level, int name,
+			 void *val, socklen_t *len);
+US_API int us_getsockname(struct us_stack *st, int fd, struct sockaddr *addr,
+			  socklen_t *len);
+US_API int us_getpeername(struct us_stack *st, int fd, struct sockaddr *addr,
+			  socklen_t *len);
+US_API int us_fcntl(struct us_stack *st, int fd, int cmd, ...);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
