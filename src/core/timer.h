@@ -17,6 +17,7 @@ struct us_timer {
 	struct us_timer *next, **pprev; /* pprev == NULL: not armed */
 	uint64_t expires;               /* tick */
 	us_timer_fn fn;
+	uint16_t pos;                   /* level * TW_SLOTS + slot */
 };
 
 #define TW_BITS 6
@@ -38,6 +39,7 @@ static inline void timer_init(struct us_timer *t, us_timer_fn fn)
 	t->pprev = 0;
 	t->expires = 0;
 	t->fn = fn;
+	t->pos = 0;
 }
 static inline bool timer_pending(const struct us_timer *t)
 {
