@@ -46,7 +46,7 @@ struct us_stack {
 	struct icmp_state *icmp;
 	struct udp_state *udp;
 	struct sock_table *socks;
-	struct tcp_state *tcp;
+	struct tcp_stack *tcp;        /* TCP tables (tcp.h) */
 
 	/* Frames queued for the device, sent once per loop turn. */
 	struct us_pbuf *txq[US_TX_BATCH];
