@@ -86,6 +86,23 @@ struct us_config {
 	uint32_t icmp_ratelimit;
 	/* Skip the gratuitous ARP at start (tests that count frames). */
 	int no_garp;
+
+	/* TCP. 0 picks the default (in brackets). */
+	uint32_t tcp_msl_ms;          /* MSL; TIME_WAIT is 2*MSL [30 s: 60 s,
+					 as Linux's TIME_WAIT] */
+	uint32_t tcp_fin_timeout_ms;  /* FIN_WAIT_2 of a closed socket [60 s] */
+	uint32_t tcp_rto_min_ms;      /* [200 ms, as Linux; RFC 6298 says 1 s] */
+	uint32_t tcp_rto_max_ms;      /* [120 s] */
+	uint32_t tcp_rto_init_ms;     /* before an RTT sample [1 s, RFC 6298] */
+	uint32_t tcp_delack_ms;       /* delayed ACK [40 ms; at most 200] */
+	uint32_t tcp_syn_retries;     /* SYN retransmissions [6] */
+	uint32_t tcp_synack_retries;  /* SYN-ACK retransmissions [5] */
+	uint32_t tcp_retries;         /* data retransmissions before
+					 ETIMEDOUT [15] */
+	uint32_t tcp_max_syn_backlog; /* SYN queue bound per listener [256] */
+	uint32_t tcp_rcvbuf;          /* default SO_RCVBUF of a TCP socket,
+					 bytes of buffers [1 MiB] */
+	uint32_t tcp_sndbuf;          /* default SO_SNDBUF [1 MiB] */
 };
 
 /* Fill cfg with defaults (all zero but a log level). */
@@ -129,7 +146,9 @@ struct us_impair {
 	double loss, dup, reorder, corrupt;
 	uint32_t delay_us, jitter_us;
 	uint64_t rate_bps;      /* bottleneck rate, 0 = unlimited */
-	uint32_t queue_bytes;   /* drop-tail queue at the bottleneck */
+	uint32_t queue_bytes;   /* drop-tail queue at the bottleneck, bytes
+				   not yet sent incl. the frame on the wire
+				   (0 = unbounded) */
 	/* Exact drops: frames of the given class whose 1-based ordinal (in
 	 * that class, transmit direction) is in the list are dropped. */
 	int drop_class;         /* enum us_impair_class */
@@ -146,8 +165,18 @@ enum us_impair_class {
  * (which owns `lower`) or NULL. */
 US_API struct us_dev *us_impair_wrap(struct us_dev *lower,
 				     const struct us_impair *imp);
-/* Frames the impair wrapper dropped on purpose so far. */
+/* Frames the impair wrapper dropped on purpose so far (loss + exact +
+ * queue overflow). `impair` may also be a device wrapping the wrapper. */
 US_API uint64_t us_impair_dropped(struct us_dev *impair);
+/* What the impair wrapper did, by kind. Returns 0, or -1 and errno=EINVAL
+ * if there is no impair wrapper at or below `impair`. */
+struct us_impair_stats {
+	uint64_t loss;          /* random loss */
+	uint64_t exact;         /* drop_list */
+	uint64_t queue;         /* drop-tail at the rate limit */
+	uint64_t dup, corrupt, reorder;
+};
+US_API int us_impair_stats(struct us_dev *impair, struct us_impair_stats *out);
 
 /* Sockets. */
 US_API int us_socket(struct us_stack *st, int domain, int type, int protocol);

@@ -51,7 +51,22 @@ void dev_close(struct us_dev *d);
  * stderr a one-line reason a user can act on. */
 int dev_tap_open(struct us_dev **out, const char *ifname);
 int dev_afpacket_open(struct us_dev **out, const char *ifname);
-/* Wrappers own the lower device. NULL on failure (message on stderr). */
+/* Wrappers own the lower device. NULL on failure (message on stderr); the
+ * caller then still owns lower. */
 struct us_dev *dev_capture_wrap(struct us_dev *lower, const char *path);
+
+/* Helpers for backends (dev.c). */
+/* A pool buffer holding a copy of a received frame, with the arrival time
+ * set and dev_rx_frames/bytes counted; NULL and dev_rx_drop_nobuf counted
+ * if the pool is empty. */
+struct us_pbuf *dev_rx_copy(struct us_dev *d, const void *frame,
+			    uint32_t len);
+/* Make w a wrapper of lower: it shows lower's MAC, MTU and name. */
+void dev_wrap_init(struct us_dev *w, const struct us_dev_ops *ops,
+		   struct us_dev *lower);
+/* Interface ioctls (through an AF_INET datagram socket): 0 or -errno. */
+int dev_ifreq(const char *name, unsigned long req, struct ifreq *ifr);
+int dev_if_up(const char *name);       /* set IFF_UP if not set */
+uint32_t dev_if_mtu(const char *name); /* 0 if unknown */
 
 #endif
