@@ -34,6 +34,7 @@ struct opts {
 	const char *pcap;
 	int log_level;
 	bool stats;
+	bool busy_poll;
 	uint16_t echo_port;
 };
 
@@ -64,6 +65,8 @@ static void usage(FILE *f)
 		"  --pcap FILE          write every frame to FILE\n"
 		"  --echo-port N        UDP echo port (default 7)\n"
 		"  --log-level error|warn|info|debug   (default warn)\n"
+		"  --busy-poll          never sleep: poll the device in a loop (lowest\n"
+		"                       latency, one core at 100%%)\n"
 		"  --stats              print non-zero counters at exit\n"
 		"  --help               this text\n");
 }
@@ -151,7 +154,7 @@ static int parse_level(const char *s)
 static void parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { O_DEV = 256, O_IFNAME, O_IP, O_GW, O_HOST_IP, O_MAC, O_MTU,
-	       O_PCAP, O_LOG, O_STATS, O_HELP, O_ECHO_PORT };
+	       O_PCAP, O_LOG, O_STATS, O_HELP, O_ECHO_PORT, O_BUSY };
 	static const struct option longopts[] = {
 		{"dev", required_argument, NULL, O_DEV},
 		{"ifname", required_argument, NULL, O_IFNAME},
@@ -164,6 +167,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{"echo-port", required_argument, NULL, O_ECHO_PORT},
 		{"log-level", required_argument, NULL, O_LOG},
 		{"stats", no_argument, NULL, O_STATS},
+		{"busy-poll", no_argument, NULL, O_BUSY},
 		{"help", no_argument, NULL, O_HELP},
 		{NULL, 0, NULL, 0},
 	};
@@ -228,6 +232,9 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case O_STATS:
 			o->stats = true;
+			break;
+		case O_BUSY:
+			o->busy_poll = true;
 			break;
 		case O_HELP:
 			usage(stdout);
@@ -460,7 +467,8 @@ int main(int argc, char **argv)
 		/* A bounded wait: a signal that lands between the check above
 		 * and the sleep inside the poll would otherwise be noticed
 		 * only at the next frame. */
-		if (us_stack_poll(st, 500) < 0 && errno != EINTR) {
+		if (us_stack_poll(st, o.busy_poll ? 0 : 500) < 0 &&
+		    errno != EINTR) {
 			fprintf(stderr, "ustack-demo: device error: %s\n",
 				strerror(errno));
 			break;
