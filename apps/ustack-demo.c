@@ -334,6 +334,11 @@ static int echo_socket(struct us_stack *st, uint16_t port)
 
 	if (fd < 0)
 		return -1;
+	/* Receive memory is counted by buffer truesize: a reassembled
+	 * datagram sits in a 64 KiB buffer, so the default bound holds only a
+	 * few. An echo server facing bursts of large datagrams wants more. */
+	int rcvbuf = 2 * 1024 * 1024;
+	us_setsockopt(st, fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_port = htons(port);

@@ -8,6 +8,13 @@
 
 #include "core/stack.h"
 
+/* Bounds. A 64 KiB datagram is 45 fragments at MTU 1500, all waiting on
+ * the same resolution, hence a per-entry queue larger than one packet. */
+#define ARP_MAX_ENTRIES 1024     /* cache size; old unused entries evicted */
+#define ARP_QUEUE_PER_ENTRY 64   /* packets waiting for one resolution */
+#define ARP_QUEUE_TOTAL 256      /* packets waiting, all entries */
+#define ARP_FAILED_HOLD_MS 3000  /* FAILED answers -EHOSTUNREACH this long */
+
 enum arp_entry_state {
 	ARP_NONE = 0,   /* no entry */
 	ARP_PENDING,    /* request sent, waiting for the answer */
