@@ -19,8 +19,10 @@
 #include <unistd.h>
 
 #include "ustack.h"
+#include "ustack-demo/tcp_services.h"
 
 #define ECHO_PORT 7
+#define DISCARD_PORT 9
 #define DEFAULT_IF "ust0"
 
 struct opts {
@@ -447,6 +449,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
+	/* TCP echo on the same port as UDP echo, discard on 9. */
+	struct tcp_services tcp;
+	bool have_tcp = tcp_services_init(&tcp, st, o.echo_port,
+					  DISCARD_PORT) == 0;
+	if (!have_tcp)
+		fprintf(stderr, "ustack-demo: no TCP services: %s\n",
+			strerror(errno));
+
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
@@ -465,10 +475,18 @@ int main(int argc, char **argv)
 		printf("  try, from a host on that link:\n");
 	printf("    ping %s\n", ipbuf);
 	printf("    echo hi | nc -u -w1 %s %u\n", ipbuf, o.echo_port);
+	if (have_tcp) {
+		printf("    echo hi | nc -N %s %u          # TCP echo\n", ipbuf,
+		       o.echo_port);
+		printf("    head -c 10M /dev/zero | nc -N %s %u   # TCP discard\n",
+		       ipbuf, DISCARD_PORT);
+	}
 	printf("  Ctrl-C to stop.\n");
 
 	while (!stop_signal) {
 		echo_pending(st, fd, buf, sizeof(buf), o.log_level);
+		if (have_tcp)
+			tcp_services_poll(&tcp, st);
 		/* A bounded wait: a signal that lands between the check above
 		 * and the sleep inside the poll would otherwise be noticed
 		 * only at the next frame. */
@@ -480,6 +498,8 @@ int main(int argc, char **argv)
 		}
 	}
 
+	if (have_tcp)
+		tcp_services_fini(&tcp, st);
 	us_close(st, fd);
 	if (o.stats)
 		print_stats(st);
