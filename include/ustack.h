@@ -51,10 +51,12 @@ struct us_config {
 	uint8_t mac[6];
 	uint32_t mtu;           /* 0: the device's MTU (or 1500) */
 
-	/* Packet buffer pool: number of small (frame-sized) buffers and of
-	 * large (64 KiB) buffers. 0 picks the default. */
+	/* Packet buffer pool: number of small (2 KiB, one frame), medium
+	 * (16 KiB) and large (65 KiB) buffers. 0 picks the default (8192,
+	 * 256, 64). */
 	uint32_t pool_small;
 	uint32_t pool_large;
+	uint32_t pool_medium;
 
 	/* Write every frame in and out to this pcap file (NULL: none). */
 	const char *pcap_file;

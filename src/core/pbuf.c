@@ -9,7 +9,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
-static const uint32_t class_size[2] = {PBUF_SMALL_SIZE, PBUF_LARGE_SIZE};
+static const uint32_t class_size[PBUF_CLASSES] = {
+	PBUF_SMALL_SIZE, PBUF_MEDIUM_SIZE, PBUF_LARGE_SIZE};
 
 static void *region_alloc(size_t bytes)
 {
@@ -21,19 +22,20 @@ static void *region_alloc(size_t bytes)
 	return m == MAP_FAILED ? NULL : m;
 }
 
-int pbuf_pool_init(struct pbuf_pool *pool, uint32_t nsmall, uint32_t nlarge,
-		   uint64_t *fail_counter)
+int pbuf_pool_init(struct pbuf_pool *pool, uint32_t nsmall, uint32_t nmedium,
+		   uint32_t nlarge, uint64_t *fail_counter)
 {
-	uint32_t n[2] = {nsmall, nlarge};
+	uint32_t n[PBUF_CLASSES] = {nsmall, nmedium, nlarge};
 	struct us_pbuf *hdrs;
+	size_t base = 0;
 
 	memset(pool, 0, sizeof(*pool));
 	pool->fail_counter = fail_counter;
-	hdrs = calloc((size_t)nsmall + nlarge, sizeof(*hdrs));
+	hdrs = calloc((size_t)nsmall + nmedium + nlarge, sizeof(*hdrs));
 	if (!hdrs)
 		return -ENOMEM;
 	pool->hdrs = hdrs;
-	for (int c = 0; c < 2; c++) {
+	for (int c = 0; c < PBUF_CLASSES; c++) {
 		pool->mem[c] = region_alloc((size_t)n[c] * class_size[c]);
 		if (n[c] && !pool->mem[c]) {
 			pbuf_pool_fini(pool);
@@ -42,7 +44,7 @@ int pbuf_pool_init(struct pbuf_pool *pool, uint32_t nsmall, uint32_t nlarge,
 		pool->total[c] = n[c];
 		/* Push in reverse so the lowest addresses are handed out first. */
 		for (uint32_t i = n[c]; i-- > 0;) {
-			struct us_pbuf *p = &hdrs[(c ? nsmall : 0) + i];
+			struct us_pbuf *p = &hdrs[base + i];
 			p->head = (uint8_t *)pool->mem[c] +
 				  (size_t)i * class_size[c];
 			p->size = class_size[c];
@@ -52,6 +54,7 @@ int pbuf_pool_init(struct pbuf_pool *pool, uint32_t nsmall, uint32_t nlarge,
 			pool->free[c] = p;
 		}
 		pool->nfree[c] = n[c];
+		base += n[c];
 	}
 	/* Keep a few small buffers for ACKs and RSTs under memory pressure. */
 	pool->reserve = nsmall / 64 < 16 ? US_MIN(16u, nsmall / 2) : nsmall / 64;
@@ -60,7 +63,7 @@ int pbuf_pool_init(struct pbuf_pool *pool, uint32_t nsmall, uint32_t nlarge,
 
 void pbuf_pool_fini(struct pbuf_pool *pool)
 {
-	for (int c = 0; c < 2; c++)
+	for (int c = 0; c < PBUF_CLASSES; c++)
 		if (pool->mem[c])
 			munmap(pool->mem[c],
 			       (size_t)pool->total[c] * class_size[c]);
@@ -70,12 +73,16 @@ void pbuf_pool_fini(struct pbuf_pool *pool)
 
 struct us_pbuf *pbuf_alloc(struct pbuf_pool *pool, uint32_t len, int flags)
 {
-	int c = len + PBUF_HEADROOM <= PBUF_SMALL_SIZE ? 0 : 1;
+	uint32_t need = len + PBUF_HEADROOM;
+	int c = need <= PBUF_SMALL_SIZE ? 0 : need <= PBUF_MEDIUM_SIZE ? 1 : 2;
 	uint32_t keep = (c == 0 && !(flags & PBUF_ALLOC_RESERVE)) ?
 				pool->reserve : 0;
 	struct us_pbuf *p;
 
-	if (len + PBUF_HEADROOM > PBUF_LARGE_SIZE || pool->nfree[c] <= keep) {
+	/* A medium request may take a large buffer when mediums run out. */
+	if (c == 1 && pool->nfree[1] == 0 && pool->nfree[2] > 0)
+		c = 2;
+	if (need > PBUF_LARGE_SIZE || pool->nfree[c] <= keep) {
 		if (pool->fail_counter)
 			(*pool->fail_counter)++;
 		return NULL;

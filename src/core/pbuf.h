@@ -1,9 +1,11 @@
 /* Packet buffers: made at start-up in a pool, reference-counted, with
  * headroom so each layer writes its header in front of the data.
  *
- * Two size classes: small buffers hold one frame; large buffers (64 KiB)
- * hold a reassembled datagram or a large UDP send before fragmentation.
- * Memory is accounted by truesize (the buffer's full size), not payload. */
+ * Three size classes: small buffers hold one standard frame; medium ones
+ * (16 KiB) a jumbo frame or a datagram of a few fragments; large ones
+ * (65 KiB) the biggest reassembled datagram or UDP send. pbuf_alloc takes
+ * the smallest class that fits, so memory accounted by truesize (the
+ * buffer's full size, not the payload) stays close to what is held. */
 #ifndef US_PBUF_H
 #define US_PBUF_H
 
@@ -12,7 +14,9 @@
 #include <stdint.h>
 
 #define PBUF_HEADROOM 192u
+#define PBUF_CLASSES 3
 #define PBUF_SMALL_SIZE 2048u               /* whole buffer, headroom incl. */
+#define PBUF_MEDIUM_SIZE 16384u
 #define PBUF_LARGE_SIZE (65536u + 1024u)
 
 enum pbuf_csum {
@@ -28,7 +32,7 @@ struct us_pbuf {
 	uint32_t len;           /* valid bytes from data */
 	uint16_t refcnt;
 	uint8_t csum;           /* enum pbuf_csum */
-	uint8_t cls;            /* size class: 0 small, 1 large */
+	uint8_t cls;            /* size class: 0 small, 1 medium, 2 large */
 	uint16_t csum_start;    /* PARTIAL: offset of L4 header from data at rx */
 	uint16_t csum_off;      /* PARTIAL: offset of the sum field from start */
 	uint16_t gso_size;      /* >0: frame is a GSO super-frame of this MSS */
@@ -49,15 +53,15 @@ struct us_pbuf {
 #define PBUF_F_LOOP 0x02        /* looped back to ourselves */
 
 struct pbuf_pool {
-	struct us_pbuf *free[2];        /* free lists, small and large */
-	uint32_t nfree[2], total[2];
+	struct us_pbuf *free[PBUF_CLASSES]; /* free lists, by size class */
+	uint32_t nfree[PBUF_CLASSES], total[PBUF_CLASSES];
 	uint32_t reserve;               /* small buffers kept for ACK/RST */
-	void *hdrs, *mem[2];            /* the allocations */
+	void *hdrs, *mem[PBUF_CLASSES]; /* the allocations */
 	uint64_t *fail_counter;         /* bumped when an allocation fails */
 };
 
-int pbuf_pool_init(struct pbuf_pool *pool, uint32_t nsmall, uint32_t nlarge,
-		   uint64_t *fail_counter);
+int pbuf_pool_init(struct pbuf_pool *pool, uint32_t nsmall, uint32_t nmedium,
+		   uint32_t nlarge, uint64_t *fail_counter);
 void pbuf_pool_fini(struct pbuf_pool *pool);
 
 /* A buffer with room for len bytes after PBUF_HEADROOM; data = head +

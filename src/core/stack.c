@@ -23,6 +23,7 @@ int sock_init(struct us_stack *st);
 void sock_fini(struct us_stack *st);
 
 #define DEFAULT_POOL_SMALL 8192
+#define DEFAULT_POOL_MEDIUM 256
 #define DEFAULT_POOL_LARGE 64
 
 static const char *const stat_names[] = {
@@ -173,6 +174,8 @@ struct us_stack *us_stack_create(const struct us_config *cfg)
 
 	rc = pbuf_pool_init(&st->pool,
 			    cfg->pool_small ? cfg->pool_small : DEFAULT_POOL_SMALL,
+			    cfg->pool_medium ? cfg->pool_medium
+					     : DEFAULT_POOL_MEDIUM,
 			    cfg->pool_large ? cfg->pool_large : DEFAULT_POOL_LARGE,
 			    &st->stats[US_STAT_pbuf_alloc_fail]);
 	if (rc < 0)

@@ -13,7 +13,7 @@ static inline struct us_stack *dt_stack(uint32_t nsmall)
 {
 	struct us_stack *st = calloc(1, sizeof(*st));
 	assert_non_null(st);
-	assert_int_equal(pbuf_pool_init(&st->pool, nsmall, 4,
+	assert_int_equal(pbuf_pool_init(&st->pool, nsmall, 4, 4,
 					&st->stats[US_STAT_pbuf_alloc_fail]),
 			 0);
 	return st;
@@ -24,6 +24,7 @@ static inline void dt_stack_free(struct us_stack *st)
 	/* Every buffer came back: nothing leaked or was freed twice. */
 	assert_int_equal(st->pool.nfree[0], st->pool.total[0]);
 	assert_int_equal(st->pool.nfree[1], st->pool.total[1]);
+	assert_int_equal(st->pool.nfree[2], st->pool.total[2]);
 	pbuf_pool_fini(&st->pool);
 	free(st);
 }

@@ -84,7 +84,7 @@ static inline struct nh *nh_create(const struct us_config *cfg,
 	timer_wheel_init(&st->wheel, st->now);
 	pbufq_init(&st->loopq);
 	assert_int_equal(pbuf_pool_init(&st->pool,
-					pool_small ? pool_small : 1024, 16,
+					pool_small ? pool_small : 1024, 16, 16,
 					&st->stats[US_STAT_pbuf_alloc_fail]),
 			 0);
 	h->dev.ops = &nh_ops;
@@ -149,6 +149,7 @@ static inline void nh_destroy(struct nh *h)
 	/* Every buffer came back: nothing leaked or was freed twice. */
 	assert_int_equal(st->pool.nfree[0], st->pool.total[0]);
 	assert_int_equal(st->pool.nfree[1], st->pool.total[1]);
+	assert_int_equal(st->pool.nfree[2], st->pool.total[2]);
 	assert_int_equal(st->wheel.count, 0);
 	pbuf_pool_fini(&st->pool);
 	free(st);

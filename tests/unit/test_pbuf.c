@@ -15,13 +15,24 @@ static void test_classes_and_headroom(void **state)
 	struct pbuf_pool pool;
 	uint64_t fails = 0;
 
-	assert_int_equal(pbuf_pool_init(&pool, 64, 2, &fails), 0);
+	assert_int_equal(pbuf_pool_init(&pool, 64, 2, 2, &fails), 0);
 	struct us_pbuf *s = pbuf_alloc(&pool, 1514, 0);
-	struct us_pbuf *l = pbuf_alloc(&pool, 9000, 0);
+	struct us_pbuf *m = pbuf_alloc(&pool, 9000, 0);
+	struct us_pbuf *l = pbuf_alloc(&pool, 30000, 0);
 	assert_non_null(s);
+	assert_non_null(m);
 	assert_non_null(l);
 	assert_int_equal(s->cls, 0);
-	assert_int_equal(l->cls, 1);
+	assert_int_equal(m->cls, 1);
+	assert_int_equal(l->cls, 2);
+	/* Mediums gone: a medium-sized request falls back to a large one. */
+	struct us_pbuf *m2 = pbuf_alloc(&pool, 9000, 0);
+	struct us_pbuf *m3 = pbuf_alloc(&pool, 9000, 0);
+	assert_int_equal(m2->cls, 1);
+	assert_int_equal(m3->cls, 2);
+	pbuf_free(m);
+	pbuf_free(m2);
+	pbuf_free(m3);
 	assert_int_equal(pbuf_headroom(s), PBUF_HEADROOM);
 	assert_true(pbuf_tailroom(l) >= 65535);
 	/* Headers go in front without a copy. */
@@ -38,6 +49,7 @@ static void test_classes_and_headroom(void **state)
 	pbuf_free(l);
 	assert_int_equal(pool.nfree[0], 64);
 	assert_int_equal(pool.nfree[1], 2);
+	assert_int_equal(pool.nfree[2], 2);
 	pbuf_pool_fini(&pool);
 }
 
@@ -45,7 +57,7 @@ static void test_refcount_shares_one_buffer(void **state)
 {
 	(void)state;
 	struct pbuf_pool pool;
-	assert_int_equal(pbuf_pool_init(&pool, 64, 0, NULL), 0);
+	assert_int_equal(pbuf_pool_init(&pool, 64, 0, 0, NULL), 0);
 	struct us_pbuf *p = pbuf_alloc(&pool, 100, 0);
 	pbuf_ref(p); /* e.g. kept for retransmission and in a TX ring */
 	pbuf_free(p);
@@ -64,7 +76,7 @@ static void test_reserve_and_exhaustion(void **state)
 	struct us_pbuf *got[64];
 	int n = 0;
 
-	assert_int_equal(pbuf_pool_init(&pool, 64, 0, &fails), 0);
+	assert_int_equal(pbuf_pool_init(&pool, 64, 0, 0, &fails), 0);
 	assert_true(pool.reserve > 0);
 	while ((got[n] = pbuf_alloc(&pool, 64, 0)))
 		n++;
@@ -85,7 +97,7 @@ static void test_queue_accounts_truesize(void **state)
 	(void)state;
 	struct pbuf_pool pool;
 	struct pbuf_queue q;
-	assert_int_equal(pbuf_pool_init(&pool, 16, 1, NULL), 0);
+	assert_int_equal(pbuf_pool_init(&pool, 16, 0, 1, NULL), 0);
 	pbufq_init(&q);
 	struct us_pbuf *a = pbuf_alloc(&pool, 1, 0);
 	a->len = 1; /* one byte of payload still costs a whole buffer */
@@ -99,7 +111,7 @@ static void test_queue_accounts_truesize(void **state)
 	pbufq_purge(&q);
 	assert_int_equal(q.count, 0);
 	assert_int_equal(q.bytes, 0);
-	assert_int_equal(pool.nfree[1], 1);
+	assert_int_equal(pool.nfree[2], 1);
 	pbuf_pool_fini(&pool);
 }
 
