@@ -32,7 +32,9 @@ enum us_log_level {
 
 /* The time source. now() returns nanoseconds on a monotonic scale. The
  * default (clock_now == NULL) is CLOCK_MONOTONIC. Tests install a virtual
- * clock they advance themselves. */
+ * clock they advance themselves. A custom clock is not assumed to follow
+ * real time, so us_stack_poll never sleeps on one: the caller moves time
+ * (or the clock moves by itself on each read) and polls again. */
 typedef uint64_t (*us_clock_fn)(void *arg);
 
 struct us_config {
@@ -127,6 +129,38 @@ US_API uint64_t us_stack_now(struct us_stack *st);
  * simulations on a virtual clock to jump time forward. */
 US_API uint64_t us_stack_next_event(struct us_stack *st);
 
+/* Living inside another event loop (epoll, libevent, libuv): a kernel
+ * descriptor that is readable whenever the stack has work: frames waiting
+ * on the device, a timer due, or work queued by a us_* call (a datagram to
+ * our own address, frames to send). Wait on it for readability, then call
+ * us_stack_poll(st, 0) (or us_epoll_wait with timeout 0) and go back to
+ * waiting; the stack keeps the descriptor's promise from then on. The
+ * descriptor belongs to the stack: do not close it. Devices without a
+ * kernel descriptor (the pipe) cannot announce frames; their stacks must
+ * be polled. -1 and errno: EBUSY in threaded mode, or why the kernel
+ * objects could not be made. */
+US_API int us_stack_fd(struct us_stack *st);
+
+/* Threaded ("blocking") mode. us_stack_start_thread runs the stack's loop
+ * in a thread of its own; from then on any number of application threads
+ * may call the us_* socket and epoll functions at once, and blocking calls
+ * block as in POSIX (SO_RCVTIMEO/SO_SNDTIMEO bound them). Each call takes
+ * the stack's one lock; the stack thread releases it while it sleeps. A
+ * socket closed by another thread while a call waits on it wakes that
+ * call with EBADF; if the stack thread stops or its device fails, waiting
+ * calls fail with ENETDOWN. us_stack_poll fails with EBUSY in this mode.
+ * Needs the default clock (EINVAL otherwise); EALREADY if running.
+ *
+ * us_stack_stop_thread returns the stack to run-to-completion mode. Call
+ * it (or us_stack_destroy) only when no application thread is inside a
+ * us_* call or about to make one; threads still blocked are woken with
+ * ENETDOWN first. Returns 0, or -1 and errno EINVAL if not running.
+ *
+ * Not covered by the lock: us_stack_now, us_stat_* and us_stack_next_event
+ * read state the stack thread writes; treat their values as approximate. */
+US_API int us_stack_start_thread(struct us_stack *st);
+US_API int us_stack_stop_thread(struct us_stack *st);
+
 /* Counters: every drop has a named counter. */
 US_API int us_stat_count(void);
 US_API const char *us_stat_name(int i);
@@ -208,6 +242,46 @@ US_API int us_getsockname(struct us_stack *st, int fd, struct sockaddr *addr,
 US_API int us_getpeername(struct us_stack *st, int fd, struct sockaddr *addr,
 			  socklen_t *len);
 US_API int us_fcntl(struct us_stack *st, int fd, int cmd, ...);
+
+/* The event API: epoll(7) on ustack descriptors, with Linux's semantics:
+ * level-triggered unless EPOLLET, EPOLLONESHOT disarms an entry after one
+ * report until EPOLL_CTL_MOD, EPOLLERR and EPOLLHUP are always reported,
+ * data comes back untouched. An epoll instance is a ustack descriptor (of
+ * no socket type: socket calls on it fail with ENOTSOCK) and can itself be
+ * watched by another instance (readable when it has events; ELOOP for a
+ * cycle or nesting deeper than Linux's 5 levels).
+ *
+ * Kernel descriptors (a pipe, a timerfd, a kernel socket) can be watched
+ * by the same instance: pass US_KERNEL_FD(kfd) as fd. ustack descriptors
+ * are below 2^20 (the table's hard limit) and kernel descriptors below
+ * 2^30 (Linux's fs.nr_open ceiling), so the marker bit is never ambiguous
+ * and the value stays positive. The kernel applies its own epoll
+ * semantics and errno values to them (they sit in a kernel epoll instance
+ * owned by this one); their events come back with the data given here.
+ * An instance that holds kernel descriptors cannot be nested in another
+ * ustack instance, and a nested one cannot take kernel descriptors
+ * (EINVAL).
+ *
+ * us_epoll_wait drives the stack while it waits (run-to-completion mode):
+ * it runs a turn of the loop first (sending what the program queued, taking
+ * frames that arrived) and then sleeps until a frame, the next timer, a
+ * watched kernel descriptor or the timeout, whichever comes first. On a
+ * virtual clock it moves the clock to the next timed event instead, and
+ * returns 0 when nothing timed is left. In threaded mode it waits on a
+ * condition variable. Errors as Linux: EBADF, EINVAL (not an epoll
+ * instance, fd == epfd, bad op or flags, maxevents <= 0), EEXIST, ENOENT,
+ * ELOOP, EFAULT (NULL event where one is needed); ENETDOWN if the device
+ * failed. */
+#define US_KERNEL_FD_FLAG 0x40000000
+#define US_KERNEL_FD(kfd) ((kfd) | US_KERNEL_FD_FLAG)
+#define US_IS_KERNEL_FD(fd) ((fd) >= 0 && ((fd)&US_KERNEL_FD_FLAG) != 0)
+
+US_API int us_epoll_create(struct us_stack *st);
+US_API int us_epoll_ctl(struct us_stack *st, int epfd, int op, int fd,
+			struct epoll_event *ev);
+US_API int us_epoll_wait(struct us_stack *st, int epfd,
+			 struct epoll_event *evs, int maxevents,
+			 int timeout_ms);
 
 #ifdef __cplusplus
 }

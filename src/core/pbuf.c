@@ -4,6 +4,7 @@
 #include "core/pbuf.h"
 #include "core/util.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,7 +109,10 @@ struct us_pbuf *pbuf_alloc(struct pbuf_pool *pool, uint32_t len, int flags)
 
 void pbuf_free(struct us_pbuf *p)
 {
-	if (!p || --p->refcnt)
+	if (!p)
+		return;
+	assert(p->refcnt > 0); /* a double free is our bug, never the peer's */
+	if (--p->refcnt)
 		return;
 	struct pbuf_pool *pool = p->pool;
 	p->next = pool->free[p->cls];

@@ -3,18 +3,18 @@
 #include "core/stack.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
 
 #include "core/clock.h"
+#include "core/stack_wake.h"
 #include "dev/dev.h"
 #include "net/arp.h"
 #include "net/eth.h"
 #include "net/icmp.h"
 #include "net/ip4.h"
+#include "tcp/tcp.h"
 
 /* Declared in net/udp.h and sock/sock.h. */
 int udp_init(struct us_stack *st);
@@ -137,7 +137,8 @@ static const struct {
 	void (*fini)(struct us_stack *);
 } modules[] = {
 	{eth_init, eth_fini}, {arp_init, arp_fini}, {ip4_init, ip4_fini},
-	{icmp_init, icmp_fini}, {udp_init, udp_fini}, {sock_init, sock_fini},
+	{icmp_init, icmp_fini}, {udp_init, udp_fini}, {tcp_init, tcp_fini},
+	{sock_init, sock_fini},
 };
 
 struct us_stack *us_stack_create(const struct us_config *cfg)
@@ -193,6 +194,15 @@ struct us_stack *us_stack_create(const struct us_config *cfg)
 		rc = -EINVAL;
 		goto fail;
 	}
+	/* Frames above the device's MTU would only be dropped at send time. */
+	if (st->dev->mtu_hard && st->mtu > st->dev->mtu) {
+		us_err(st, "MTU %u is above %s's MTU %u; raise the interface's "
+			   "first (ip link set %s mtu %u)",
+		       st->mtu, st->dev->name, st->dev->mtu, st->dev->name,
+		       st->mtu);
+		rc = -EINVAL;
+		goto fail;
+	}
 	pick_mac(st, cfg);
 
 	for (; inited < US_ARRAY_SIZE(modules); inited++) {
@@ -219,10 +229,13 @@ void us_stack_destroy(struct us_stack *st)
 {
 	if (!st)
 		return;
+	if (st->mt)
+		us_stack_stop_thread(st);
 	stack_tx_flush(st);
 	for (size_t i = US_ARRAY_SIZE(modules); i-- > 0;)
 		modules[i].fini(st);
 	pbufq_purge(&st->loopq);
+	stack_wake_fini(st);
 	dev_close(st->dev);
 	pbuf_pool_fini(&st->pool);
 	free(st);
@@ -259,6 +272,12 @@ static int turn(struct us_stack *st, int *rx)
 	return work;
 }
 
+int stack_turn(struct us_stack *st)
+{
+	int rx = 0, work = turn(st, &rx);
+	return work < 0 ? -1 : work;
+}
+
 uint64_t us_stack_next_event(struct us_stack *st)
 {
 	uint64_t t = timer_next(&st->wheel);
@@ -274,8 +293,7 @@ uint64_t us_stack_next_event(struct us_stack *st)
 	return t;
 }
 
-/* Sleep until a frame arrives, the next timed event, or timeout_ms. */
-static void wait_for_work(struct us_stack *st, int timeout_ms)
+int stack_idle_ms(struct us_stack *st, int timeout_ms)
 {
 	uint64_t next = us_stack_next_event(st);
 	int ms = timeout_ms;
@@ -288,32 +306,53 @@ static void wait_for_work(struct us_stack *st, int timeout_ms)
 		if (ms < 0 || d < (uint64_t)ms)
 			ms = (int)US_MIN(d, (uint64_t)INT32_MAX);
 	}
-	if (ms == 0)
-		return;
-	int fd = st->dev->ops->fd ? st->dev->ops->fd(st->dev) : -1;
-	if (fd >= 0) {
-		struct pollfd pfd = {.fd = fd, .events = POLLIN};
-		poll(&pfd, 1, ms);
-	} else if (ms > 0) {
-		struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
-		nanosleep(&ts, NULL);
-	}
+	return ms;
 }
 
-int us_stack_poll(struct us_stack *st, int timeout_ms)
+/* Sleep until a frame arrives, the next timed event, or timeout_ms (or
+ * extra_fd, for us_epoll_wait's kernel descriptors). */
+static void wait_for_work(struct us_stack *st, int timeout_ms, int extra_fd,
+			  bool *extra_ready)
+{
+	int ms = stack_idle_ms(st, timeout_ms);
+
+	if (ms == 0)
+		return;
+	stack_sleep(st, ms, extra_fd, extra_ready);
+	stack_wake_drain(st);
+}
+
+int stack_poll(struct us_stack *st, int timeout_ms, int extra_fd,
+	       bool *extra_ready)
 {
 	int rx = 0, work;
 
+	if (extra_ready)
+		*extra_ready = false;
+	/* Another loop waits on us_stack_fd: what is done now must not
+	 * leave it readable. */
+	stack_wake_drain(st);
 	work = turn(st, &rx);
 	if (work < 0)
 		return -1;
 	/* A virtual clock does not move while we sleep: never block on it. */
 	if (work == 0 && timeout_ms != 0 && !st->cfg.clock_now) {
-		wait_for_work(st, timeout_ms);
+		wait_for_work(st, timeout_ms, extra_fd, extra_ready);
 		if (turn(st, &rx) < 0)
 			return -1;
 	}
+	stack_wake_sync(st);
 	return rx;
+}
+
+int us_stack_poll(struct us_stack *st, int timeout_ms)
+{
+	/* The stack thread owns the loop in threaded mode. */
+	if (st->mt) {
+		errno = EBUSY;
+		return -1;
+	}
+	return stack_poll(st, timeout_ms, -1, NULL);
 }
 
 uint64_t us_stack_now(struct us_stack *st)

@@ -3,6 +3,7 @@
 #ifndef US_STACK_H
 #define US_STACK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "ustack.h"
@@ -56,6 +57,12 @@ struct us_stack {
 
 	uint64_t rng;                   /* xorshift state */
 	uint8_t secret[32];             /* for keyed hashes (ISN, cookies) */
+
+	/* Waking the stack from outside its loop (stack_wake.h); NULL until
+	 * threaded mode or us_stack_fd needs it. */
+	struct stack_wake *wake;
+	/* Threaded mode (sock_thread.c); NULL: run-to-completion. */
+	struct sock_mt *mt;
 };
 
 /* Queue a complete frame (data at the Ethernet header) for the device.
@@ -72,5 +79,17 @@ static inline struct us_pbuf *stack_alloc(struct us_stack *st, uint32_t len)
 }
 /* Set the stack's notion of "now" from its clock (once per turn). */
 uint64_t stack_update_time(struct us_stack *st);
+
+/* One pass of the loop (receive a burst, loopback, timers, send); never
+ * sleeps. Returns the work done (frames + packets + timers), or -1 on a
+ * device error. */
+int stack_turn(struct us_stack *st);
+/* How long an idle stack may sleep: timeout_ms (-1: no limit) cut short by
+ * its next timed event; 0 when something is due now. */
+int stack_idle_ms(struct us_stack *st, int timeout_ms);
+/* us_stack_poll, also waking for extra_fd (if >= 0) while it sleeps;
+ * *extra_ready (may be NULL) tells whether extra_fd became readable. */
+int stack_poll(struct us_stack *st, int timeout_ms, int extra_fd,
+	       bool *extra_ready);
 
 #endif

@@ -22,7 +22,8 @@ struct us_timer {
 
 #define TW_BITS 6
 #define TW_SLOTS (1u << TW_BITS)
-#define TW_LEVELS 6                     /* 64^6 ms: ~2200 years */
+#define TW_LEVELS 6                     /* 64^6 ms: ~2.2 years; later
+					   timers wait in the top level */
 #define TW_TICK_NS 1000000ull
 
 struct timer_wheel {

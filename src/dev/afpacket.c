@@ -306,6 +306,7 @@ static int prepare_if(struct us_dev *d, const char *name)
 	memcpy(d->mac, ifr.ifr_hwaddr.sa_data, 6);
 	d->has_mac = 1;
 	d->mtu = dev_if_mtu(name);
+	d->mtu_hard = d->mtu != 0;
 	if (!d->mtu)
 		d->mtu = 1500;
 	snprintf(d->name, sizeof(d->name), "%s", name);

@@ -57,6 +57,7 @@ void dev_wrap_init(struct us_dev *w, const struct us_dev_ops *ops,
 	memcpy(w->mac, lower->mac, sizeof(w->mac));
 	w->has_mac = lower->has_mac;
 	w->mtu = lower->mtu;
+	w->mtu_hard = lower->mtu_hard;
 	memcpy(w->name, lower->name, sizeof(w->name));
 }
 

@@ -40,6 +40,7 @@ struct us_dev {
 	uint8_t mac[6];         /* the interface's MAC, if has_mac */
 	int has_mac;
 	uint32_t mtu;           /* the interface's MTU (0: unknown) */
+	int mtu_hard;           /* mtu is a kernel interface's real limit */
 	char name[IFNAMSIZ];
 };
 

@@ -186,6 +186,7 @@ int dev_tap_open(struct us_dev **out, const char *ifname)
 	d->priv = t;
 	d->has_mac = 0;
 	d->mtu = dev_if_mtu(d->name);
+	d->mtu_hard = d->mtu != 0;
 	if (!d->mtu)
 		d->mtu = 1500;
 	*out = d;

@@ -27,6 +27,7 @@ static const struct {
 	int (*create)(struct us_stack *st, struct us_sock **out);
 } protocols[] = {
 	{AF_INET, SOCK_DGRAM, IPPROTO_UDP, udp_sock_create},
+	{AF_INET, SOCK_STREAM, IPPROTO_TCP, tcp_sock_create},
 };
 
 int sock_ret(int rc)
@@ -67,6 +68,7 @@ void sock_fini(struct us_stack *st)
 		if (!sk)
 			continue;
 		t->slot[fd] = NULL;
+		sock_detach(st, sk);
 		sk->ops->close(st, sk);
 	}
 	free(t->slot);
@@ -192,6 +194,7 @@ static int find_protocol(int domain, int type, int protocol, size_t *idx)
 
 int us_socket(struct us_stack *st, int domain, int type, int protocol)
 {
+	SOCK_API_GUARD(st);
 	int flags = type & (SOCK_NONBLOCK | SOCK_CLOEXEC);
 	struct us_sock *sk;
 	size_t i;
@@ -219,16 +222,19 @@ int us_socket(struct us_stack *st, int domain, int type, int protocol)
 
 int us_close(struct us_stack *st, int fd)
 {
+	SOCK_API_GUARD(st);
 	struct us_sock *sk = st ? sock_get(st, fd) : NULL;
 	if (!sk)
 		return sock_ret(-EBADF);
 	sock_fd_free(st, fd);
+	sock_detach(st, sk);
 	sk->ops->close(st, sk);
 	return 0;
 }
 
 int us_fcntl(struct us_stack *st, int fd, int cmd, ...)
 {
+	SOCK_API_GUARD(st);
 	struct us_sock *sk = st ? sock_get(st, fd) : NULL;
 	va_list ap;
 	int arg;

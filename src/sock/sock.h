@@ -93,6 +93,8 @@ struct us_sock {
 	 * event API hooks in here; NULL: nobody is watching. */
 	void (*wake)(struct us_stack *st, struct us_sock *sk, uint32_t events);
 	void *wake_arg;
+	/* Threads blocked on this socket (threaded mode, sock_thread.c). */
+	struct sock_waiter *waiters;
 };
 
 int sock_init(struct us_stack *st);
@@ -115,6 +117,7 @@ void sock_common_init(struct us_sock *sk, const struct sock_ops *ops,
 		      int family, int type, int protocol);
 /* Protocol constructors, listed in sock.c's protocol table. */
 int udp_sock_create(struct us_stack *st, struct us_sock **out);
+int tcp_sock_create(struct us_stack *st, struct us_sock **out);
 
 /* The pending error, cleared (0 if none). */
 static inline int sock_take_error(struct us_sock *sk)
@@ -123,23 +126,79 @@ static inline int sock_take_error(struct us_sock *sk)
 	sk->err = 0;
 	return e;
 }
+/* Threaded mode: have the threads blocked on sk re-check their
+ * conditions once the stack is done with the current turn or call. */
+void sock_waiters_mark(struct us_stack *st, struct us_sock *sk);
+/* Readiness of sk may have changed: protocols call this whenever it does
+ * (data or a connection queued, send space, an error, a shutdown, a
+ * state change a blocked call waits for). */
 static inline void sock_wake(struct us_stack *st, struct us_sock *sk,
 			     uint32_t events)
 {
 	if (sk->wake)
 		sk->wake(st, sk, events);
+	if (sk->waiters)
+		sock_waiters_mark(st, sk);
 }
+/* sk is being closed (us_close, or the stack going away): it leaves the
+ * epoll instances watching it, and threads blocked on it wake with EBADF.
+ * Called before ops->close. */
+void sock_detach(struct us_stack *st, struct us_sock *sk);
+void epoll_forget(struct us_stack *st, struct us_sock *sk);
 
-/* The blocking layer. Drive the stack (run-to-completion: the caller's
- * thread is the stack's) until cond holds or timeout_ns passes. Returns 0
- * once cond holds, -EAGAIN on timeout (and at once when timeout_ns is 0),
- * -ENETDOWN if the device failed. On a virtual clock (vclock_now), time
- * jumps to the next timed event instead of sleeping; if nothing is left
- * that could ever make cond true, that is a timeout too. */
+/* The blocking layer. Wait until cond holds or timeout_ns passes.
+ * Run-to-completion mode: drive the stack (the caller's thread is the
+ * stack's). Threaded mode: sleep on a condition variable while the stack
+ * thread works; cond is re-checked (under the stack lock, possibly by the
+ * stack thread) after every turn of the stack that did work and whenever
+ * sock_wake is called on sk, so it may depend on any stack state.
+ * Returns 0 once cond holds, -EAGAIN on timeout (and at once when
+ * timeout_ns is 0), -ENETDOWN if the device failed or the stack thread
+ * stopped, -EBADF if sk was closed (by another thread) meanwhile: sk is
+ * then gone, and the caller must return without touching it. On a
+ * virtual clock (vclock_now), time jumps to the next timed event instead
+ * of sleeping; if nothing is left that could ever make cond true, that is
+ * a timeout too. */
 typedef bool (*sock_cond_fn)(struct us_stack *st, struct us_sock *sk,
 			     void *arg);
 int sock_wait(struct us_stack *st, struct us_sock *sk, uint64_t timeout_ns,
 	      sock_cond_fn cond, void *arg);
+/* sock_wait that also returns (with 1) when the kernel descriptor kfd
+ * becomes readable (us_epoll_wait's kernel descriptors). */
+int sock_wait_kfd(struct us_stack *st, struct us_sock *sk,
+		  uint64_t timeout_ns, sock_cond_fn cond, void *arg, int kfd);
+/* The threaded flavour (sock_thread.c), called with the stack lock held. */
+int sock_mt_wait(struct us_stack *st, struct us_sock *sk, uint64_t timeout_ns,
+		 sock_cond_fn cond, void *arg, int kfd);
+/* Threads blocked in a call right now (threaded mode; 0 otherwise). For
+ * tests, which must know a thread is asleep before they wake it. */
+unsigned sock_mt_waiters(struct us_stack *st);
+
+/* Every public us_* call that touches stack state begins with
+ * SOCK_API_GUARD(st): in threaded mode it holds the stack lock until the
+ * function returns (on any path), then hands queued work to the stack
+ * thread; with an outside loop (us_stack_fd) it keeps that descriptor's
+ * promise on the way out. In plain run-to-completion mode it costs two
+ * loads and branches. Calls must not nest (the lock is not recursive):
+ * a guarded function never calls another guarded one. */
+void sock_api_enter_slow(struct us_stack *st);
+void sock_api_leave_slow(struct us_stack *st);
+static inline struct us_stack *sock_api_enter(struct us_stack *st)
+{
+	if (st && unlikely(st->mt || st->wake))
+		sock_api_enter_slow(st);
+	return st;
+}
+static inline void sock_api_leave(struct us_stack **pst)
+{
+	struct us_stack *st = *pst;
+	if (st && unlikely(st->mt || st->wake))
+		sock_api_leave_slow(st);
+}
+#define SOCK_API_GUARD(st)                                                 \
+	struct us_stack *sock_api_guard_                                   \
+		__attribute__((cleanup(sock_api_leave), unused)) =        \
+			sock_api_enter(st)
 /* How long a call may block: 0 for a non-blocking socket or call. */
 static inline uint64_t sock_timeo(const struct us_sock *sk, int flags,
 				  bool send)

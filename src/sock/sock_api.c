@@ -68,6 +68,7 @@ static int check_out_len(const struct sockaddr *sa, const socklen_t *len)
 int us_bind(struct us_stack *st, int fd, const struct sockaddr *addr,
 	    socklen_t len)
 {
+	SOCK_API_GUARD(st);
 	struct us_sock *sk;
 	struct sock_addr a;
 	int rc;
@@ -89,6 +90,7 @@ int us_bind(struct us_stack *st, int fd, const struct sockaddr *addr,
 int us_connect(struct us_stack *st, int fd, const struct sockaddr *addr,
 	       socklen_t len)
 {
+	SOCK_API_GUARD(st);
 	struct us_sock *sk;
 	struct sock_addr a;
 	int rc;
@@ -111,6 +113,7 @@ int us_connect(struct us_stack *st, int fd, const struct sockaddr *addr,
 
 int us_listen(struct us_stack *st, int fd, int backlog)
 {
+	SOCK_API_GUARD(st);
 	struct us_sock *sk;
 	int rc = sock_lookup(st, fd, &sk);
 
@@ -124,6 +127,7 @@ int us_listen(struct us_stack *st, int fd, int backlog)
 int us_accept(struct us_stack *st, int fd, struct sockaddr *addr,
 	      socklen_t *len)
 {
+	SOCK_API_GUARD(st);
 	struct us_sock *sk;
 	struct sock_addr peer = {.family = 0};
 	int rc = sock_lookup(st, fd, &sk);
@@ -143,6 +147,7 @@ int us_accept(struct us_stack *st, int fd, struct sockaddr *addr,
 ssize_t us_sendto(struct us_stack *st, int fd, const void *buf, size_t n,
 		  int flags, const struct sockaddr *to, socklen_t tolen)
 {
+	SOCK_API_GUARD(st);
 	struct us_sock *sk;
 	struct sock_addr a, *ap = NULL;
 	int rc;
@@ -175,6 +180,7 @@ ssize_t us_send(struct us_stack *st, int fd, const void *buf, size_t n,
 ssize_t us_recvfrom(struct us_stack *st, int fd, void *buf, size_t n,
 		    int flags, struct sockaddr *from, socklen_t *fromlen)
 {
+	SOCK_API_GUARD(st);
 	struct us_sock *sk;
 	struct sock_addr a = {.family = 0};
 	ssize_t r;
@@ -205,6 +211,7 @@ ssize_t us_recv(struct us_stack *st, int fd, void *buf, size_t n, int flags)
 
 int us_shutdown(struct us_stack *st, int fd, int how)
 {
+	SOCK_API_GUARD(st);
 	struct us_sock *sk;
 	int rc = sock_lookup(st, fd, &sk);
 
@@ -240,11 +247,13 @@ static int getname(struct us_stack *st, int fd, struct sockaddr *addr,
 int us_getsockname(struct us_stack *st, int fd, struct sockaddr *addr,
 		   socklen_t *len)
 {
+	SOCK_API_GUARD(st);
 	return getname(st, fd, addr, len, false);
 }
 
 int us_getpeername(struct us_stack *st, int fd, struct sockaddr *addr,
 		   socklen_t *len)
 {
+	SOCK_API_GUARD(st);
 	return getname(st, fd, addr, len, true);
 }

@@ -1,7 +1,9 @@
-/* The blocking layer, run-to-completion flavour: a call that must wait
- * turns the stack's loop itself until its condition holds. */
+/* The blocking layer. Run-to-completion: a call that must wait turns the
+ * stack's loop itself until its condition holds. Threaded mode: see
+ * sock_thread.c. */
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 
 #include "core/clock.h"
 #include "sock/sock.h"
@@ -42,9 +44,18 @@ static bool vclock_advance(struct us_stack *st, uint64_t deadline,
 	return true;
 }
 
-int sock_wait(struct us_stack *st, struct us_sock *sk, uint64_t timeout_ns,
-	      sock_cond_fn cond, void *arg)
+static bool fd_readable(int fd)
 {
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	return poll(&pfd, 1, 0) > 0;
+}
+
+int sock_wait_kfd(struct us_stack *st, struct us_sock *sk,
+		  uint64_t timeout_ns, sock_cond_fn cond, void *arg, int kfd)
+{
+	if (st->mt)
+		return sock_mt_wait(st, sk, timeout_ns, cond, arg, kfd);
+
 	bool virt = st->clock_now == vclock_now;
 	uint64_t start = us_stack_now(st);
 	uint64_t deadline = timeout_ns == SOCK_TIMEO_FOREVER ||
@@ -59,13 +70,26 @@ int sock_wait(struct us_stack *st, struct us_sock *sk, uint64_t timeout_ns,
 		uint64_t now = us_stack_now(st);
 		if (now >= deadline)
 			return -EAGAIN;
-		int rx = us_stack_poll(st, poll_ms(now, deadline));
+		bool kready = false;
+		int rx = stack_poll(st, poll_ms(now, deadline), kfd, &kready);
 		if (rx < 0)
 			return -ENETDOWN;
+		if (kready)
+			return 1;
 		if (cond(st, sk, arg))
 			return 0;
+		/* Time stands still on a virtual clock and the loop never
+		 * sleeps there, so the kernel side is looked at each time. */
+		if (virt && kfd >= 0 && fd_readable(kfd))
+			return 1;
 		/* Frames came in: more may wait in the device; time stands. */
 		if (virt && rx == 0 && !vclock_advance(st, deadline, &idle))
 			return -EAGAIN;
 	}
+}
+
+int sock_wait(struct us_stack *st, struct us_sock *sk, uint64_t timeout_ns,
+	      sock_cond_fn cond, void *arg)
+{
+	return sock_wait_kfd(st, sk, timeout_ns, cond, arg, -1);
 }

@@ -150,6 +150,7 @@ int sock_getopt_generic(struct us_stack *st, struct us_sock *sk, int name,
 int us_setsockopt(struct us_stack *st, int fd, int level, int name,
 		  const void *val, socklen_t len)
 {
+	SOCK_API_GUARD(st);
 	struct us_sock *sk;
 	int rc = sock_lookup(st, fd, &sk);
 
@@ -174,6 +175,7 @@ int us_setsockopt(struct us_stack *st, int fd, int level, int name,
 int us_getsockopt(struct us_stack *st, int fd, int level, int name, void *val,
 		  socklen_t *len)
 {
+	SOCK_API_GUARD(st);
 	struct us_sock *sk;
 	int rc = sock_lookup(st, fd, &sk);
 

@@ -11,6 +11,7 @@
 #include "net/ip4.h"
 #include "net/udp.h"
 #include "sock/sock.h"
+#include "wire/ip4.h"
 #include "wire/udp.h"
 
 struct udp_sock {
@@ -110,8 +111,9 @@ static void pcb_notify(struct us_stack *st, struct udp_pcb *pcb, int events)
 
 static bool is_broadcast(struct us_stack *st, uint32_t ip)
 {
-	return ip == INADDR_BROADCAST ||
-	       (st->netmask != 0xffffffffu && ip == (st->ip | ~st->netmask));
+	/* RFC 3021: a /31 (and a /32) has no directed broadcast. */
+	uint32_t b = ip4_subnet_bcast(st->ip, st->netmask);
+	return ip == INADDR_BROADCAST || (b && ip == b);
 }
 
 /* Linux sends to 0.0.0.0 as to this host. */

@@ -17,6 +17,13 @@
 #include "core/stack.h"
 #include "net/inaddr.h"
 
+/* The IPPROTO_TCP option names (Linux ABI values), here because
+ * <netinet/tcp.h> also names the states below. */
+#ifndef TCP_NODELAY
+#define TCP_NODELAY 1
+#define TCP_MAXSEG 2
+#endif
+
 enum tcp_state {
 	TCP_CLOSED = 0,
 	TCP_LISTEN,

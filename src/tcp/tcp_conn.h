@@ -1,0 +1,367 @@
+/* The TCP engine's own view: the connection block, the per-stack tables
+ * and the functions the engine's files call in each other. Users of the
+ * engine include tcp.h only. */
+#ifndef US_TCP_CONN_H
+#define US_TCP_CONN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/stack.h"
+#include "net/inaddr.h"
+#include "tcp/tcp.h"
+#include "wire/tcp.h"
+
+/* RFC 9293 3.4: sequence numbers compare modulo 2^32. */
+static inline bool seq_lt(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) < 0;
+}
+static inline bool seq_leq(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) <= 0;
+}
+static inline bool seq_gt(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) > 0;
+}
+static inline bool seq_geq(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) >= 0;
+}
+static inline uint32_t seq_max(uint32_t a, uint32_t b)
+{
+	return seq_gt(a, b) ? a : b;
+}
+static inline uint32_t seq_min(uint32_t a, uint32_t b)
+{
+	return seq_lt(a, b) ? a : b;
+}
+
+#define TCP_DEFAULT_MSS 536     /* RFC 9293 3.7.1: no MSS option */
+#define TCP_MIN_MSS 48          /* floor for a peer or PMTU MSS (Linux) */
+#define TCP_IW_SEGS 10          /* RFC 6928 */
+#define TCP_QUICKACKS 16        /* immediate ACKs at connection start */
+#define TCP_CHALLENGE_PER_S 1000 /* RFC 5961 7: per-stack ACK limit */
+#define TCP_MAX_BACKLOG 4096    /* SOMAXCONN */
+
+/* What the retransmission timer is doing now (one timer per block). */
+enum tcp_rtx_mode {
+	TCP_TM_NONE = 0,
+	TCP_TM_RTX,      /* data, SYN or FIN outstanding */
+	TCP_TM_PERSIST,  /* zero window: probing */
+	TCP_TM_TIMEWAIT, /* 2*MSL */
+	TCP_TM_FINWAIT2, /* closed socket waiting for the peer's FIN */
+};
+
+struct tcp_conn;
+
+enum { TCP_HT_NONE = 0, TCP_HT_EHASH, TCP_HT_LHASH };
+
+/* Congestion control (RFC 5681 and successors) as a table of operations,
+ * so an algorithm can be added without touching input or output. Loss
+ * recovery itself (NewReno, RFC 6582) is the engine's; these decide the
+ * window. acked is in bytes. */
+struct tcp_cc_ops {
+	const char *name;
+	void (*init)(struct tcp_conn *c);
+	/* New data acknowledged outside recovery: grow cwnd. */
+	void (*on_ack)(struct tcp_conn *c, uint32_t acked, uint64_t now);
+	/* Third duplicate ACK: set ssthresh (and cwnd for the retransmit). */
+	void (*enter_recovery)(struct tcp_conn *c);
+	/* Recovery complete (full ACK): deflate cwnd. */
+	void (*exit_recovery)(struct tcp_conn *c);
+	/* Retransmission timeout: ssthresh and the loss window. */
+	void (*on_rto)(struct tcp_conn *c);
+};
+extern const struct tcp_cc_ops tcp_newreno;
+
+/* A listener's queue of children (SYN queue or accept queue). */
+struct tcp_lq {
+	struct tcp_conn *head, *tail;
+	uint32_t n;
+};
+
+struct tcp_conn {
+	enum tcp_state state;
+	/* Tables: the 4-tuple hash (connections) or the listener hash;
+	 * the bind hash by local port; the stack's list of all blocks. */
+	struct tcp_conn *hnext, **hpprev;
+	struct tcp_conn *bnext, **bpprev;
+	struct tcp_conn *anext, **apprev;
+	uint32_t hash;
+	uint8_t htab;          /* TCP_HT_*: the table hnext links into */
+
+	struct inaddr laddr, raddr;
+	uint16_t lport, rport;
+
+	/* Ownership: the user holds it (until tcp_close), or a listener
+	 * does (a child not yet accepted), or nobody (orphan: the engine
+	 * finishes the close and frees it). */
+	bool user;
+	bool reuseaddr, nodelay;
+	bool bound;            /* lport chosen (bind, listen or connect) */
+	bool user_bound;       /* by an explicit bind: kept after close */
+	bool shut_rd;          /* SHUT_RD: reads end */
+	bool fin_queued;       /* SHUT_WR/close: FIN after snd_end */
+	bool fin_rcvd;         /* the peer's FIN is in sequence: EOF */
+	bool was_established;  /* reached a synchronized state */
+	bool ws_ok;            /* both sides sent window scale */
+	bool in_recovery;      /* NewReno fast recovery */
+	bool partial_seen;     /* a partial ACK in this recovery */
+	bool rtt_timing;       /* rtt_seq is being timed (Karn) */
+	bool syn_retransmitted;
+	bool ooo_fin;          /* a FIN arrived out of order at ooo_fin_seq */
+	bool ack_now;          /* an ACK is owed before input returns */
+	bool sws_override;     /* persist fired: send a small segment */
+	uint8_t rtx_mode;      /* enum tcp_rtx_mode */
+	uint8_t snd_wscale, rcv_wscale;
+	uint8_t quickack;      /* immediate ACKs left */
+	uint8_t backoff;       /* RTO doublings so far */
+	uint8_t retries;       /* consecutive timeouts without progress */
+	uint8_t dupacks;
+	int err;               /* pending error, positive errno */
+	int soft_err;          /* last ICMP soft error (reported on timeout) */
+
+	/* Send sequence space (RFC 9293 3.3.1). snd_max is the highest
+	 * sequence sent so far (snd_nxt goes back on a timeout); snd_end is
+	 * the sequence after the last byte the user queued. */
+	uint32_t iss, snd_una, snd_nxt, snd_max, snd_end;
+	uint32_t snd_wnd, max_snd_wnd, snd_wl1, snd_wl2;
+	uint32_t snd_sml;      /* end of the last short segment (Nagle) */
+	/* Receive sequence space. rcv_adv is the right edge we advertised. */
+	uint32_t irs, rcv_nxt, rcv_adv, last_ack_sent;
+	uint16_t mss;          /* effective send MSS */
+	uint16_t rcv_mss;      /* MSS we advertise (and expect) */
+	uint16_t peer_mss;     /* from the peer's SYN (536 if none) */
+	uint16_t user_mss;     /* TCP_MAXSEG (0: none) */
+	uint16_t rcv_mss_est;  /* largest segment received (ACK policy) */
+	uint32_t ooo_fin_seq;
+
+	/* Send buffer: the bytes [snd_end - sndq_len, snd_end), in buffers
+	 * filled front to back (data from head, no headroom needed: segments
+	 * are built by copying). A cursor remembers where snd_nxt was found
+	 * last so sending is not a walk from the head each time. */
+	struct pbuf_queue sndq;
+	uint32_t sndq_len;     /* payload bytes in sndq */
+	uint32_t sndq_off;     /* bytes of sndq.head already acked */
+	struct us_pbuf *cur_p; /* cursor: buffer holding cur_seq (or NULL) */
+	uint32_t cur_seq, cur_off;
+	uint32_t sndbuf;       /* bound on sndq.bytes (truesize) */
+
+	/* Receive side: in-order data (data at the next byte to read), and
+	 * out-of-order segments sorted by sequence (->user holds it). */
+	struct pbuf_queue rcvq;
+	uint32_t rcvq_len;     /* payload bytes in rcvq */
+	struct pbuf_queue ooo;
+	uint32_t rcvbuf;       /* bound on rcvq.bytes + ooo.bytes */
+
+	/* RFC 6298 state, in microseconds; rto in ms. */
+	uint32_t srtt_us, rttvar_us, rto_ms;
+	uint32_t rtt_seq;
+	uint64_t rtt_time;     /* ns */
+
+	/* Congestion (RFC 5681, 3465, 6582). */
+	const struct tcp_cc_ops *cc;
+	uint32_t cwnd, ssthresh, bytes_acked, recover;
+	uint64_t cc_priv[4];   /* the algorithm's own state */
+
+	/* Timers: retransmit/persist/TIME_WAIT/FIN_WAIT_2 share one, since
+	 * they never run together; the delayed ACK has its own. */
+	struct us_timer rtx_timer, delack_timer;
+	uint64_t idle_since;   /* last time data was sent (ns) */
+
+	/* Listener. */
+	struct tcp_conn *parent;       /* a child's listener */
+	struct tcp_conn *qnext, *qprev; /* in parent's synq or accq */
+	bool in_accq;
+	struct tcp_lq synq, accq;
+	int backlog;
+	uint32_t max_syn;
+
+	tcp_notify_fn notify;
+	void *notify_arg;
+};
+
+struct tcp_stack {
+	struct tcp_conn **ehash; /* connections by 4-tuple */
+	uint32_t ehash_mask, ecount;
+	struct tcp_conn **lhash; /* listeners by local port */
+	struct tcp_conn **bhash; /* every bound block by local port */
+	struct tcp_conn *all;    /* every block, for fini */
+	uint32_t port_seq;       /* RFC 6056 3.3.3 per-stack increment */
+	/* RFC 5961 7: challenge ACKs sent in the current second. */
+	uint64_t chal_sec;
+	uint32_t chal_count;
+	/* Test and fuzz hook: a fixed initial sequence number. */
+	bool isn_fixed;
+	uint32_t isn;
+	/* Configuration with defaults applied. */
+	uint64_t msl_ns, fin_timeout_ns;
+	uint32_t rto_min_ms, rto_max_ms, rto_init_ms, delack_ms;
+	uint32_t syn_retries, synack_retries, retries, max_syn_backlog;
+	uint32_t rcvbuf, sndbuf;
+};
+
+#define TCP_LHASH_SIZE 256u
+#define TCP_BHASH_SIZE 4096u
+
+static inline struct tcp_stack *tcp_of(struct us_stack *st)
+{
+	return st->tcp;
+}
+
+/* A parsed incoming segment. */
+struct tcp_seg {
+	struct tcp_hdr h;
+	struct tcp_opts opt;
+	uint32_t seq, ack;     /* = h.seq, h.ack */
+	uint32_t len;          /* payload bytes (p->data .. p->len) */
+	uint32_t end;          /* seq + len + SYN + FIN */
+	uint8_t flags;
+	uint32_t wnd;          /* h.wnd, scaled when it applies */
+	struct inaddr src, dst;
+	struct us_pbuf *p;     /* payload at p->data, p->len == len */
+};
+
+/* tcp_table.c: hashes, ports, ISN, block life. */
+int tcp_table_init(struct us_stack *st);
+void tcp_table_fini(struct us_stack *st);
+struct tcp_conn *tcp_conn_alloc(struct us_stack *st);
+uint32_t tcp_hash4(struct us_stack *st, const struct inaddr *la, uint16_t lp,
+		   const struct inaddr *ra, uint16_t rp);
+void tcp_ehash_insert(struct us_stack *st, struct tcp_conn *c);
+void tcp_ehash_remove(struct us_stack *st, struct tcp_conn *c);
+struct tcp_conn *tcp_lookup(struct us_stack *st, const struct inaddr *la,
+			    uint16_t lp, const struct inaddr *ra, uint16_t rp);
+void tcp_lhash_insert(struct us_stack *st, struct tcp_conn *c);
+void tcp_lhash_remove(struct us_stack *st, struct tcp_conn *c);
+struct tcp_conn *tcp_lookup_listener(struct us_stack *st,
+				     const struct inaddr *la, uint16_t lp);
+void tcp_bhash_insert(struct us_stack *st, struct tcp_conn *c);
+void tcp_bhash_remove(struct us_stack *st, struct tcp_conn *c);
+/* Would binding c to la:lp conflict with another block? */
+bool tcp_port_conflict(struct us_stack *st, const struct tcp_conn *c,
+		       const struct inaddr *la, uint16_t lp, bool reuse);
+/* An ephemeral port for bind(0) (unused by any bound block). */
+int tcp_pick_bind_port(struct us_stack *st, struct tcp_conn *c,
+		       const struct inaddr *la);
+/* An ephemeral port for connect: the 4-tuple is unused; a TIME_WAIT
+ * block holding the only free one is reused. */
+int tcp_pick_connect_port(struct us_stack *st, struct tcp_conn *c);
+/* RFC 6528 initial sequence number for c's 4-tuple. */
+uint32_t tcp_isn(struct us_stack *st, const struct inaddr *la, uint16_t lp,
+		 const struct inaddr *ra, uint16_t rp);
+/* Free the block now: unlink from everything, release buffers. */
+void tcp_conn_destroy(struct us_stack *st, struct tcp_conn *c);
+/* Free c if nobody needs it any more (CLOSED, no user, no listener). */
+void tcp_reap(struct us_stack *st, struct tcp_conn *c);
+
+/* tcp_state.c: transitions and their side effects. */
+void tcp_set_state(struct us_stack *st, struct tcp_conn *c,
+		   enum tcp_state s);
+/* The connection is over: CLOSED, unhashed, timers off, err set (0: a
+ * normal end), the user told. Buffers are kept for a last read. */
+void tcp_done(struct us_stack *st, struct tcp_conn *c, int err);
+void tcp_enter_timewait(struct us_stack *st, struct tcp_conn *c);
+void tcp_notify(struct us_stack *st, struct tcp_conn *c, uint32_t ev);
+/* Set up the send side after the handshake: MSS, windows, cwnd. */
+void tcp_init_xfer(struct us_stack *st, struct tcp_conn *c);
+uint16_t tcp_mss_for_mtu(struct us_stack *st);
+int tcp_choose_wscale(uint32_t rcvbuf);
+
+/* tcp_input.c / tcp_input_sync.c: segment arrival (RFC 9293 3.10.7). */
+void tcp_input(struct us_stack *st, struct us_pbuf *p);
+void tcp_err(struct us_stack *st, int type, int code, uint32_t info,
+	     const uint8_t *quote, uint32_t len);
+void tcp_input_synsent(struct us_stack *st, struct tcp_conn *c,
+		       struct tcp_seg *s);
+/* Take MSS and window scale from the peer's SYN. */
+void tcp_syn_options(struct tcp_conn *c, const struct tcp_seg *s);
+void tcp_input_sync(struct us_stack *st, struct tcp_conn *c,
+		    struct tcp_seg *s);
+/* tcp_ack.c: the ACK field in synchronized states (RFC 9293 3.10.7.4
+ * fifth, RFC 5681, RFC 6582). Returns false if the segment is dropped. */
+bool tcp_ack_process(struct us_stack *st, struct tcp_conn *c,
+		     struct tcp_seg *s);
+/* Drop acked bytes from the send buffer. */
+void tcp_sndq_ack(struct us_stack *st, struct tcp_conn *c, uint32_t n);
+
+/* tcp_rcv.c: the data and FIN (RFC 9293 3.10.7.4 seventh, eighth). */
+void tcp_data_in(struct us_stack *st, struct tcp_conn *c, struct tcp_seg *s);
+/* Append in-order data to rcvq (consumes p). */
+void tcp_rcvq_append(struct us_stack *st, struct tcp_conn *c,
+		     struct us_pbuf *p);
+/* Receive window we can offer now (bytes, unscaled). */
+uint32_t tcp_rcv_space(const struct tcp_conn *c);
+/* tcp_ooo.c: out-of-order queue. Consumes p (data at the payload). */
+void tcp_ooo_insert(struct us_stack *st, struct tcp_conn *c,
+		    struct us_pbuf *p, uint32_t seq, bool fin);
+/* Move what became in order to rcvq; returns bytes moved. */
+uint32_t tcp_ooo_drain(struct us_stack *st, struct tcp_conn *c);
+/* Merge small buffers of q into full ones; returns truesize freed. */
+uint32_t tcp_collapse(struct us_stack *st, struct pbuf_queue *q, bool ooo);
+
+/* tcp_output.c: building and sending segments. */
+/* Send what the windows and Nagle allow (data, FIN, SYN). */
+void tcp_output(struct us_stack *st, struct tcp_conn *c);
+/* One segment from the send buffer at seq (retransmission). */
+int tcp_xmit_at(struct us_stack *st, struct tcp_conn *c, uint32_t seq,
+		uint32_t maxlen);
+void tcp_send_ack(struct us_stack *st, struct tcp_conn *c);
+/* ACK at the end of this input (now) or on the delayed-ACK timer
+ * (RFC 9293 3.8.6.3, RFC 5681 4.2). */
+void tcp_ack_later(struct us_stack *st, struct tcp_conn *c, bool now);
+/* Send the ACK owed (ack_now) unless a segment carried it already. */
+void tcp_ack_flush(struct us_stack *st, struct tcp_conn *c);
+void tcp_send_syn(struct us_stack *st, struct tcp_conn *c);
+/* RST on connection c (abort): <SEQ=SND.NXT><CTL=RST>. */
+void tcp_send_rst_conn(struct us_stack *st, struct tcp_conn *c);
+/* RST in answer to a segment with no connection (RFC 9293 3.10.7.1). */
+void tcp_send_rst_reply(struct us_stack *st, const struct tcp_seg *s);
+/* RFC 5961 7: a rate-limited ACK. */
+void tcp_send_challenge_ack(struct us_stack *st, struct tcp_conn *c);
+/* Zero-window probe (old sequence number, no data). */
+void tcp_send_probe(struct us_stack *st, struct tcp_conn *c);
+uint16_t tcp_wnd_field(struct tcp_conn *c, bool syn);
+
+/* tcp_timer.c */
+void tcp_timers_init(struct tcp_conn *c);
+void tcp_timers_stop(struct us_stack *st, struct tcp_conn *c);
+void tcp_rtx_arm(struct us_stack *st, struct tcp_conn *c);
+void tcp_rtx_stop(struct us_stack *st, struct tcp_conn *c);
+void tcp_persist_arm(struct us_stack *st, struct tcp_conn *c);
+void tcp_timer_arm_mode(struct us_stack *st, struct tcp_conn *c,
+			enum tcp_rtx_mode m, uint64_t delay_ns);
+void tcp_delack_arm(struct us_stack *st, struct tcp_conn *c);
+void tcp_delack_stop(struct us_stack *st, struct tcp_conn *c);
+/* RFC 6298 2.2-2.4: a new RTT measurement (us). */
+void tcp_rtt_sample(struct us_stack *st, struct tcp_conn *c, uint32_t rtt_us);
+uint32_t tcp_rto_base(struct us_stack *st, const struct tcp_conn *c);
+
+/* tcp_listen.c: passive open (RFC 9293 3.10.7.2) and the queues. */
+/* isn_floor: the ISN must lie beyond it (a SYN reusing a TIME_WAIT
+ * 4-tuple, RFC 1122 4.2.2.13); NULL: no constraint. */
+void tcp_listen_input(struct us_stack *st, struct tcp_conn *l,
+		      struct tcp_seg *s, const uint32_t *isn_floor);
+/* A child reached ESTABLISHED: move it to the accept queue. Returns
+ * false if the accept queue is full (the ACK is then dropped). */
+bool tcp_child_established(struct us_stack *st, struct tcp_conn *c);
+void tcp_child_unlink(struct tcp_conn *c);
+void tcp_listen_stop(struct us_stack *st, struct tcp_conn *l);
+
+/* Bytes of the send buffer not yet sent. */
+static inline uint32_t tcp_unsent(const struct tcp_conn *c)
+{
+	return seq_lt(c->snd_nxt, c->snd_end) ? c->snd_end - c->snd_nxt : 0;
+}
+static inline uint32_t tcp_flight(const struct tcp_conn *c)
+{
+	return c->snd_max - c->snd_una;
+}
+static inline bool tcp_synchronized(enum tcp_state s)
+{
+	return s >= TCP_ESTABLISHED || s == TCP_SYN_RECEIVED;
+}
+
+#endif
