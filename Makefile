@@ -11,7 +11,8 @@ FUZZ_SECONDS ?= 60
 
 PKGS := cmake make gcc clang libclang-rt-14-dev clang-format pkg-config libcmocka-dev libpcap-dev tshark \
 	iproute2 iputils-ping socat netcat-openbsd ethtool python3 \
-	python3-scapy python3-pytest procps kmod
+	python3-scapy python3-pytest procps kmod \
+	libhttp-parser-dev curl wrk
 
 .PHONY: all deps build run test test-unit test-asan test-tsan test-interop \
 	test-fuzz clean format
@@ -60,7 +61,7 @@ test-fuzz: deps
 	./tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 format:
-	clang-format -i include/*.h src/*/*.[ch] apps/*.c tests/*/*.c
+	clang-format -i include/*.h src/*/*.[ch] apps/*.c apps/*/*.[ch] tests/*/*.c
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)

@@ -168,6 +168,84 @@ US_API uint64_t us_stat_get(struct us_stack *st, int i);
 /* By name; returns 0 and sets errno=ENOENT for an unknown name. */
 US_API uint64_t us_stat_byname(struct us_stack *st, const char *name);
 
+/* Statistics for other processes (ustack-stat): the stack publishes its
+ * counters and its TCP connection table in a POSIX shared-memory segment,
+ * /dev/shm/ustack-NAME (shm_open("/ustack-NAME")), refreshed from its own
+ * loop (a timer) every interval_ms (0: 200 ms; at least 10). A reader maps
+ * it read-only and never disturbs the stack; a stack that is saturated or
+ * wedged still shows its last snapshot (wall_ns says how old).
+ * NAME is 1..64 of [A-Za-z0-9._-]. EEXIST if a live process publishes
+ * under that name already (a segment left by a dead one is taken over).
+ * NULL stops publishing and removes the segment, as us_stack_destroy does.
+ * Returns 0, or -1 and errno. */
+US_API int us_stack_publish_stats(struct us_stack *st, const char *name,
+				  uint32_t interval_ms);
+
+/* The segment's layout. All integers are host order (the reader is on the
+ * same machine) except addresses, which are 16 bytes in network order
+ * (IPv4 as ::ffff:a.b.c.d). Offsets are from the start of the segment.
+ *
+ * Consistency is a seqlock: the writer makes gen odd, updates, and makes
+ * it even again. A reader loads gen (acquire); if it is odd it retries;
+ * it copies what it needs, fences (acquire) and loads gen again; a
+ * different value means a torn copy: retry. gen odd for long means the
+ * writer died mid-update. */
+#define US_SHM_MAGIC 0x7461747374737573ull /* "usststat" little-endian */
+#define US_SHM_VERSION 1
+#define US_SHM_NAME_LEN 48 /* bytes per counter name slot, NUL-padded */
+#define US_SHM_STATES 16   /* slots in state_names */
+
+struct us_shm_hdr {
+	uint64_t magic;
+	uint32_t version;
+	uint32_t hdr_size;       /* sizeof(struct us_shm_hdr) */
+	uint64_t gen;            /* the seqlock */
+	uint64_t size;           /* bytes in the segment */
+	int32_t pid;             /* the publishing process */
+	uint32_t interval_ms;
+	uint64_t updates;        /* snapshots published so far */
+	uint64_t wall_ns;        /* CLOCK_REALTIME of the last snapshot */
+	uint64_t start_wall_ns;  /* when publishing began */
+	uint64_t stack_ns;       /* the stack's clock at the last snapshot */
+	uint32_t ip;             /* network order */
+	uint32_t mtu;
+	uint8_t prefix_len;
+	uint8_t mac[6];
+	uint8_t pad0;
+	char dev[16], ifname[16];
+	char state_names[US_SHM_STATES][16]; /* us_shm_conn.state -> name */
+	uint32_t nstats;         /* counters */
+	uint32_t name_len;       /* US_SHM_NAME_LEN */
+	uint64_t names_off;      /* nstats names of name_len bytes */
+	uint64_t stats_off;      /* nstats uint64_t values */
+	uint64_t conns_off;      /* conn_max records of conn_size bytes */
+	uint32_t conn_size;      /* sizeof(struct us_shm_conn) */
+	uint32_t conn_max;       /* records the table holds */
+	uint32_t conn_count;     /* records valid in this snapshot */
+	uint32_t truncated;      /* 1: the stack had more than conn_max */
+};
+
+#define US_SHM_CONN_LISTEN 0x01 /* a listener: rcvq/sndq are the accept
+				   queue length and the backlog, as ss */
+#define US_SHM_CONN_ORPHAN 0x02 /* closed by its user, finishing alone */
+
+struct us_shm_conn {
+	uint8_t laddr[16], raddr[16];
+	uint16_t lport, rport;   /* host order */
+	uint8_t state;           /* index into state_names */
+	uint8_t flags;           /* US_SHM_CONN_* */
+	uint16_t mss;            /* send MSS */
+	uint32_t rcvq;           /* bytes received, not yet read */
+	uint32_t sndq;           /* bytes queued to send, not yet acked */
+	uint32_t unacked;        /* bytes in flight */
+	uint32_t srtt_us, rttvar_us, rto_ms;
+	uint32_t cwnd, ssthresh; /* bytes */
+	uint32_t snd_wnd, rcv_wnd; /* bytes */
+	uint32_t retrans;        /* segments retransmitted */
+	uint32_t synq;           /* listener: half-open children */
+	uint64_t bytes_acked, bytes_received;
+};
+
 /* The stack's MAC and IPv4 address. */
 US_API void us_stack_mac(struct us_stack *st, uint8_t mac[6]);
 US_API uint32_t us_stack_ip(struct us_stack *st);

@@ -8,7 +8,9 @@
 	X(dev_rx_frames) X(dev_rx_bytes) X(dev_tx_frames) X(dev_tx_bytes)  \
 	X(dev_rx_drop_nobuf) /* no packet buffer for a received frame */   \
 	X(dev_rx_drop_truncated) /* frame larger than the ring/buffer */   \
-	X(dev_rx_drop_gso) /* oversized GSO frame we cannot take */        \
+	X(dev_rx_drop_gso) /* GSO frame we cannot cut (type, headers) */   \
+	X(dev_rx_gso_segmented) /* GSO super-frames cut into segments */   \
+	X(dev_rx_gso_segments) /* segments made from them */               \
 	X(dev_rx_csum_partial) /* kernel peer left checksum to us */       \
 	X(dev_rx_drop_ring) /* kernel found our RX ring full */            \
 	X(dev_tx_drop_full) /* device ring full or write failed */         \
@@ -25,6 +27,7 @@
 	X(arp_resolve_fail) X(arp_drop_queue_full) X(arp_drop_unresolved)  \
 	X(arp_drop_martian) /* sender is broadcast/multicast/zero */       \
 	X(arp_drop_conflict) /* another host claims our address */         \
+	X(arp_drop_cache_full) /* sender not learnt: all are pending */    \
 	/* ipv4 */                                                         \
 	X(ip4_rx) X(ip4_tx)                                                \
 	X(ip4_drop_short) X(ip4_drop_version) X(ip4_drop_hdrlen)           \
@@ -43,6 +46,7 @@
 	X(icmp_drop_unknown_type) X(icmp_drop_ratelimit)                   \
 	X(icmp_drop_bcast) /* echo to a broadcast (RFC 1122 3.2.2.6) */    \
 	X(icmp_err_tx) /* errors sent, any type */                         \
+	X(icmp_err_drop_no_proto) /* error about a protocol we lack */     \
 	/* udp */                                                          \
 	X(udp_rx) X(udp_tx) X(udp_drop_short) X(udp_drop_len)              \
 	X(udp_drop_csum) X(udp_drop_no_port) X(udp_drop_rcvbuf)            \

@@ -9,6 +9,7 @@
 
 #include "core/clock.h"
 #include "core/stack_wake.h"
+#include "core/stats_shm.h"
 #include "dev/dev.h"
 #include "net/arp.h"
 #include "net/eth.h"
@@ -231,6 +232,7 @@ void us_stack_destroy(struct us_stack *st)
 		return;
 	if (st->mt)
 		us_stack_stop_thread(st);
+	stats_shm_fini(st);
 	stack_tx_flush(st);
 	for (size_t i = US_ARRAY_SIZE(modules); i-- > 0;)
 		modules[i].fini(st);

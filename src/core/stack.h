@@ -63,6 +63,9 @@ struct us_stack {
 	struct stack_wake *wake;
 	/* Threaded mode (sock_thread.c); NULL: run-to-completion. */
 	struct sock_mt *mt;
+	/* Statistics published in shared memory (stats_shm.c); NULL: not
+	 * published. */
+	struct stats_shm *shm;
 };
 
 /* Queue a complete frame (data at the Ethernet header) for the device.

@@ -120,6 +120,16 @@ static int pipe_fd(struct us_dev *d)
 	return -1;
 }
 
+/* Frames the peer has put in our ring are work to do now: without this a
+ * loop on a virtual clock (which jumps to the next timed event when a turn
+ * received nothing) would leave them there until some unrelated event. */
+static uint64_t pipe_next_event(struct us_dev *d)
+{
+	struct pipe_end *e = end_of(d);
+
+	return e->link->ring[!e->side].count ? d->st->now : UINT64_MAX;
+}
+
 static void pipe_close(struct us_dev *d)
 {
 	struct pipe_end *e = end_of(d);
@@ -142,6 +152,7 @@ static const struct us_dev_ops pipe_ops = {
     .rx_burst = pipe_rx_burst,
     .tx_burst = pipe_tx_burst,
     .fd = pipe_fd,
+    .next_event = pipe_next_event,
     .close = pipe_close,
 };
 

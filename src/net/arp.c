@@ -4,7 +4,13 @@
  *
  * Each entry owns one timer, armed for the next thing that happens to it:
  * PENDING: the next retry or the failure; FAILED: the end of the hold;
- * RESOLVED: the end of its lifetime, then the re-validation probes. */
+ * RESOLVED: the end of its lifetime, then the re-validation probes.
+ *
+ * The entries are made once, at init (ARP_MAX_ENTRIES of them): a frame
+ * from a new neighbour never costs a heap allocation. Entries that may be
+ * evicted (all but PENDING ones, which have packets waiting) sit on an
+ * LRU list in order of last use or confirmation, so a full cache makes
+ * room in O(1) by dropping the one idle the longest. */
 #include "net/arp.h"
 
 #include <errno.h>
@@ -20,11 +26,13 @@
 #define ARP_HASH_SIZE (1u << ARP_HASH_BITS)
 
 struct arp_entry {
-	struct arp_entry *hnext;
-	uint32_t ip; /* network order */
+	struct arp_entry *hnext; /* hash chain, or the free list */
+	struct arp_entry *lru_prev, *lru_next; /* if on_lru */
+	uint32_t ip;			       /* network order */
 	uint8_t mac[6];
 	uint8_t state;	     /* enum arp_entry_state */
 	uint8_t probing;     /* RESOLVED but past its lifetime */
+	uint8_t on_lru;	     /* evictable: RESOLVED or FAILED */
 	uint32_t tries;	     /* requests sent in this resolution/probe */
 	uint64_t confirmed;  /* last time the mapping was heard */
 	uint64_t used;	     /* last time a packet went through it */
@@ -34,9 +42,13 @@ struct arp_entry {
 
 struct arp_state {
 	struct arp_entry *hash[ARP_HASH_SIZE];
-	uint32_t count;	 /* entries */
-	uint32_t queued; /* packets waiting, all entries */
-	uint32_t key;	 /* hash key, so chains cannot be aimed at */
+	struct arp_entry *entries;    /* ARP_MAX_ENTRIES, made at init */
+	struct arp_entry *free;	      /* unused entries, linked by hnext */
+	struct arp_entry *lru_oldest; /* evictable entries, least recent */
+	struct arp_entry *lru_newest; /* ... to most recent */
+	uint32_t count;		      /* entries */
+	uint32_t queued;	      /* packets waiting, all entries */
+	uint32_t key; /* hash key, so chains cannot be aimed at */
 	uint32_t retries;
 	uint64_t timeout_ns, retry_ns;
 };
@@ -68,6 +80,36 @@ static void arp_purge(struct us_stack *st, struct arp_entry *e, int count)
 	pbufq_purge(&e->q);
 }
 
+static void lru_remove(struct arp_state *as, struct arp_entry *e)
+{
+	if (!e->on_lru)
+		return;
+	if (e->lru_prev)
+		e->lru_prev->lru_next = e->lru_next;
+	else
+		as->lru_oldest = e->lru_next;
+	if (e->lru_next)
+		e->lru_next->lru_prev = e->lru_prev;
+	else
+		as->lru_newest = e->lru_prev;
+	e->lru_prev = e->lru_next = NULL;
+	e->on_lru = 0;
+}
+
+/* e was just used or confirmed: it is now the most recent. */
+static void lru_touch(struct arp_state *as, struct arp_entry *e)
+{
+	lru_remove(as, e);
+	e->lru_prev = as->lru_newest;
+	e->lru_next = NULL;
+	if (as->lru_newest)
+		as->lru_newest->lru_next = e;
+	else
+		as->lru_oldest = e;
+	as->lru_newest = e;
+	e->on_lru = 1;
+}
+
 static void arp_destroy(struct us_stack *st, struct arp_entry *e)
 {
 	struct arp_state *as = st->arp;
@@ -76,48 +118,31 @@ static void arp_destroy(struct us_stack *st, struct arp_entry *e)
 	while (*pp != e)
 		pp = &(*pp)->hnext;
 	*pp = e->hnext;
+	lru_remove(as, e);
 	timer_cancel(&st->wheel, &e->timer);
 	arp_purge(st, e, 1);
 	as->count--;
-	free(e);
+	e->hnext = as->free;
+	as->free = e;
 }
 
-static uint64_t arp_last_activity(const struct arp_entry *e)
-{
-	return US_MAX(e->used, e->confirmed);
-}
-
-/* Make room in a full cache: the entry idle the longest goes. Entries
- * being resolved are kept: packets wait on them. The scan runs only when
- * the cache is full. */
-static int arp_evict(struct us_stack *st)
-{
-	struct arp_state *as = st->arp;
-	struct arp_entry *victim = NULL;
-
-	for (uint32_t i = 0; i < ARP_HASH_SIZE; i++)
-		for (struct arp_entry *e = as->hash[i]; e; e = e->hnext)
-			if (e->state != ARP_PENDING &&
-			    (!victim ||
-			     arp_last_activity(e) < arp_last_activity(victim)))
-				victim = e;
-	if (!victim)
-		return -ENOBUFS;
-	us_dbg(st, "arp: cache full, evicting an idle entry");
-	arp_destroy(st, victim);
-	return 0;
-}
-
+/* A free entry for ip, in no state yet (the caller sets one); NULL when
+ * every entry is PENDING. A full cache gives up the entry idle the
+ * longest; entries being resolved are kept: packets wait on them. */
 static struct arp_entry *arp_create(struct us_stack *st, uint32_t ip)
 {
 	struct arp_state *as = st->arp;
 	struct arp_entry *e;
 
-	if (as->count >= ARP_MAX_ENTRIES && arp_evict(st) < 0)
-		return NULL;
-	e = calloc(1, sizeof(*e));
-	if (!e)
-		return NULL;
+	if (!as->free) {
+		if (!as->lru_oldest)
+			return NULL;
+		us_dbg(st, "arp: cache full, evicting an idle entry");
+		arp_destroy(st, as->lru_oldest);
+	}
+	e = as->free;
+	as->free = e->hnext;
+	memset(e, 0, sizeof(*e));
 	e->ip = ip;
 	pbufq_init(&e->q);
 	timer_init(&e->timer, arp_timer_fn);
@@ -167,6 +192,7 @@ static void arp_confirm(struct us_stack *st, struct arp_entry *e,
 	e->probing = 0;
 	e->tries = 0;
 	e->confirmed = st->now;
+	lru_touch(as, e);
 	timer_arm(&st->wheel, &e->timer, st->now + as->timeout_ns);
 	if (e->q.count)
 		e->used = st->now;
@@ -193,6 +219,7 @@ static void arp_timer_fn(struct us_stack *st, struct us_timer *t)
 		STAT_INC(st, arp_resolve_fail);
 		arp_purge(st, e, 1);
 		e->state = ARP_FAILED;
+		lru_touch(as, e); /* nothing waits on it now */
 		timer_arm(&st->wheel, &e->timer,
 			  st->now + ARP_FAILED_HOLD_MS * US_NS_PER_MS);
 		return;
@@ -245,6 +272,7 @@ int arp_output(struct us_stack *st, uint32_t nexthop, struct us_pbuf *p)
 	e = arp_find(as, nexthop);
 	if (e && e->state == ARP_RESOLVED) {
 		e->used = st->now;
+		lru_touch(as, e);
 		eth_output(st, p, e->mac, ETH_P_IPV4);
 		return 0;
 	}
@@ -349,8 +377,13 @@ static void arp_input(struct us_stack *st, struct us_pbuf *p)
 			STAT_INC(st, arp_drop_not_ours);
 		goto out;
 	}
-	if (!merged && a.spa && (e = arp_create(st, a.spa)))
-		arp_confirm(st, e, a.sha);
+	if (!merged && a.spa) {
+		e = arp_create(st, a.spa);
+		if (e)
+			arp_confirm(st, e, a.sha);
+		else /* every entry has packets waiting; still answered */
+			STAT_INC(st, arp_drop_cache_full);
+	}
 	if (a.op == ARP_OP_REQUEST &&
 	    arp_send(st, ARP_OP_REPLY, a.sha, a.sha, a.spa) == 0)
 		STAT_INC(st, arp_tx_reply);
@@ -364,6 +397,15 @@ int arp_init(struct us_stack *st)
 
 	if (!as)
 		return -ENOMEM;
+	as->entries = calloc(ARP_MAX_ENTRIES, sizeof(*as->entries));
+	if (!as->entries) {
+		free(as);
+		return -ENOMEM;
+	}
+	for (uint32_t i = ARP_MAX_ENTRIES; i-- > 0;) {
+		as->entries[i].hnext = as->free;
+		as->free = &as->entries[i];
+	}
 	as->key = (uint32_t)stack_rand(st);
 	as->retries = st->cfg.arp_retries ? st->cfg.arp_retries : 3;
 	as->retry_ns =
@@ -374,6 +416,7 @@ int arp_init(struct us_stack *st)
 	st->arp = as;
 	int rc = eth_register(st, ETH_P_ARPT, arp_input);
 	if (rc < 0) {
+		free(as->entries);
 		free(as);
 		st->arp = NULL;
 	}
@@ -393,9 +436,9 @@ void arp_fini(struct us_stack *st)
 			as->hash[i] = e->hnext;
 			timer_cancel(&st->wheel, &e->timer);
 			pbufq_purge(&e->q);
-			free(e);
 		}
 	}
+	free(as->entries);
 	free(as);
 	st->arp = NULL;
 }

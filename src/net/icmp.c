@@ -104,6 +104,8 @@ static void icmp_error_input(struct us_stack *st, struct us_pbuf *p,
 	fn = ip4_err_handler(st, q[9]);
 	if (fn)
 		fn(st, h->type, h->code, info, q, qlen);
+	else /* about a protocol we do not speak: nobody to tell */
+		STAT_INC(st, icmp_err_drop_no_proto);
 out:
 	pbuf_free(p);
 }

@@ -4,7 +4,12 @@
  * sorted by offset (p->user holds the offset, p->data the payload). Since
  * overlapping fragments kill the datagram, held fragments never overlap,
  * and the datagram is complete when the last fragment has been seen and
- * the held payload adds up to its length. */
+ * the held payload adds up to its length.
+ *
+ * The queue records are made once, at creation, as many as the memory
+ * bound can hold datagrams (each live one holds at least one buffer): a
+ * fragment never costs a heap allocation, and when every record is in use
+ * the oldest datagram gives way, in O(1), as it does for memory. */
 #include "net/ip4_frag.h"
 
 #include <errno.h>
@@ -39,6 +44,9 @@ struct frag_queue {
 struct ip4_reasm {
 	struct frag_queue *hash[FRAG_HASH_SIZE];
 	struct frag_queue *oldest, *newest;
+	struct frag_queue *recs;      /* all the records, made at creation */
+	struct frag_queue *free_recs; /* unused ones, linked by hnext */
+	uint32_t nrecs;
 	uint32_t count;
 	uint32_t mem, mem_max;
 	uint32_t key;
@@ -77,6 +85,21 @@ struct ip4_reasm *ip4_reasm_create(struct us_stack *st)
 	    (uint64_t)(st->cfg.frag_timeout_ms ? st->cfg.frag_timeout_ms
 					       : FRAG_DEFAULT_TIMEOUT_MS) *
 	    US_NS_PER_MS;
+	/* A live datagram holds its record and at least one buffer (a dead
+	 * one holds only the record, and gives way like the others). */
+	r->nrecs = US_MAX(r->mem_max / (uint32_t)(sizeof(struct frag_queue) +
+						  PBUF_SMALL_SIZE +
+						  sizeof(struct us_pbuf)),
+			  1u);
+	r->recs = calloc(r->nrecs, sizeof(*r->recs));
+	if (!r->recs) {
+		free(r);
+		return NULL;
+	}
+	for (uint32_t i = r->nrecs; i-- > 0;) {
+		r->recs[i].hnext = r->free_recs;
+		r->free_recs = &r->recs[i];
+	}
 	return r;
 }
 
@@ -121,7 +144,8 @@ static void frag_destroy(struct us_stack *st, struct frag_queue *q,
 	timer_cancel(&st->wheel, &q->timer);
 	r->mem -= q->mem;
 	r->count--;
-	free(q);
+	q->hnext = r->free_recs;
+	r->free_recs = q;
 }
 
 void ip4_reasm_destroy(struct us_stack *st, struct ip4_reasm *r)
@@ -130,6 +154,7 @@ void ip4_reasm_destroy(struct us_stack *st, struct ip4_reasm *r)
 		return;
 	while (r->oldest)
 		frag_destroy(st, r->oldest, -1);
+	free(r->recs);
 	free(r);
 }
 
@@ -178,9 +203,11 @@ static struct frag_queue *frag_create(struct us_stack *st, struct ip4_reasm *r,
 
 	if (frag_make_room(st, r, NULL, sizeof(*q)) < 0)
 		return NULL;
-	q = calloc(1, sizeof(*q));
-	if (!q)
-		return NULL;
+	if (!r->free_recs)
+		frag_destroy(st, r->oldest, US_STAT_frag_drop_mem);
+	q = r->free_recs;
+	r->free_recs = q->hnext;
+	memset(q, 0, sizeof(*q));
 	q->r = r;
 	q->src = h->src;
 	q->dst = h->dst;
@@ -204,8 +231,10 @@ static struct frag_queue *frag_create(struct us_stack *st, struct ip4_reasm *r,
 }
 
 /* RFC 5722 (applied to IPv4): a datagram with overlapping fragments is
- * discarded whole, and so are its later fragments until the timeout.
- * Contradictory fragments (two ends) are treated the same way. */
+ * discarded whole. Its record stays, dead, until the timeout, so that its
+ * later fragments are refused at once; Linux instead forgets the
+ * datagram, and its later fragments start a new one that can never
+ * complete. Contradictory fragments (two ends) are treated the same way. */
 static void frag_kill(struct us_stack *st, struct frag_queue *q, int counter_id)
 {
 	frag_release(st, q, counter_id);
@@ -249,26 +278,46 @@ static struct us_pbuf *frag_assemble(struct us_stack *st, struct frag_queue *q)
 	return np;
 }
 
-/* Is p (payload [off, end)) an exact copy of a held fragment? Otherwise,
- * does it overlap one? Sets *prevp to the fragment p goes after. */
+/* Where p (payload [off, end)) goes among the held fragments: after
+ * *prevp (FRAG_FITS); nowhere, as a duplicate (FRAG_DUP); or it overlaps
+ * (FRAG_OVERLAP).
+ *
+ * What Linux does (since 5.0, "do not handle duplicate fragments as
+ * overlapping"; inet_frag_queue_insert): a fragment lying wholly inside
+ * data already held is a duplicate, dropped while the datagram lives on;
+ * any other overlap drops the whole datagram (RFC 5722 4, written for
+ * IPv6, which Linux applies to IPv4 too). Linux looks for the cover in
+ * one run of fragments that arrived in order, and does not compare
+ * bytes: the first copy wins. We accept any contiguous held data as the
+ * cover, and call a covered fragment a duplicate only if its bytes are
+ * the ones held: different bytes for the same octets mean the datagram
+ * cannot be trusted, as with an overlap. */
 enum { FRAG_FITS, FRAG_DUP, FRAG_OVERLAP };
 static int frag_place(const struct frag_queue *q, const struct us_pbuf *p,
 		      uint32_t off, uint32_t end, struct us_pbuf **prevp)
 {
-	struct us_pbuf *prev = NULL, *f;
+	struct us_pbuf *prev = NULL, *f = q->frags;
+	uint32_t pos = off;
 
-	for (f = q->frags; f && f->user < end; f = f->next) {
-		uint32_t foff = f->user, fend = f->user + f->len;
-		if (foff == off && fend == end)
-			return memcmp(f->data, p->data, p->len) == 0
-				   ? FRAG_DUP
-				   : FRAG_OVERLAP;
-		if (foff < end && off < fend)
-			return FRAG_OVERLAP;
+	while (f && f->user + f->len <= off) {
 		prev = f;
+		f = f->next;
 	}
-	*prevp = prev;
-	return FRAG_FITS;
+	if (!f || f->user >= end) {
+		*prevp = prev;
+		return FRAG_FITS;
+	}
+	/* Held fragments are disjoint and sorted: the cover must start
+	 * at or before off and continue without a gap up to end. */
+	if (f->user > off)
+		return FRAG_OVERLAP;
+	for (; f && f->user <= pos && pos < end; f = f->next) {
+		uint32_t n = US_MIN(f->user + f->len, end) - pos;
+		if (memcmp(f->data + (pos - f->user), p->data + (pos - off), n))
+			return FRAG_OVERLAP;
+		pos += n;
+	}
+	return pos == end ? FRAG_DUP : FRAG_OVERLAP;
 }
 
 static uint32_t frag_held_end(const struct frag_queue *q)
@@ -326,7 +375,7 @@ struct us_pbuf *ip4_reasm_input(struct us_stack *st, struct ip4_reasm *r,
 	switch (frag_place(q, p, off, end, &prev)) {
 	case FRAG_DUP:
 		/* A copy the network made (RFC 791 leaves this to us):
-		 * harmless, so the datagram lives on. */
+		 * harmless, so the datagram lives on (see frag_place). */
 		STAT_INC(st, frag_dup);
 		pbuf_free(p);
 		goto check_last;
@@ -377,6 +426,11 @@ uint32_t ip4_reasm_mem_max(const struct ip4_reasm *r)
 uint32_t ip4_reasm_count(const struct ip4_reasm *r)
 {
 	return r->count;
+}
+
+uint32_t ip4_reasm_max_queues(const struct ip4_reasm *r)
+{
+	return r->nrecs;
 }
 
 int ip4_fragment(struct us_stack *st, const struct us_pbuf *p,

@@ -12,7 +12,8 @@
 struct ip4_reasm;
 
 /* Limits come from st->cfg (frag_mem_max, frag_timeout_ms; 0: 4 MiB,
- * 30 s). NULL when out of memory. */
+ * 30 s). Makes every queue record the bound allows now; none later. NULL
+ * when out of memory. */
 struct ip4_reasm *ip4_reasm_create(struct us_stack *st);
 /* Frees every queue and held fragment, cancelling timers. */
 void ip4_reasm_destroy(struct us_stack *st, struct ip4_reasm *r);
@@ -23,11 +24,12 @@ void ip4_reasm_destroy(struct us_stack *st, struct ip4_reasm *r);
  * carrying the first fragment's options, total length fixed, MF and
  * offset cleared), else NULL.
  *
- * Counters count fragments: frag_rx each one received; frag_dup an exact
- * duplicate (ignored, not a drop); frag_drop_overlap every fragment of a
- * datagram whose fragments overlap (the datagram is dropped and later
- * fragments of it are ignored until its timeout); frag_drop_bad a fragment
- * inconsistent with itself or its datagram; frag_drop_too_big one that
+ * Counters count fragments: frag_rx each one received; frag_dup a
+ * duplicate, one lying wholly inside data already held with the same
+ * bytes (ignored, the datagram lives on); frag_drop_overlap every fragment
+ * of a datagram whose fragments overlap otherwise (the datagram is dropped
+ * and later fragments of it are ignored until its timeout); frag_drop_bad a
+ * fragment inconsistent with itself or its datagram; frag_drop_too_big one that
  * ends past 65535 bytes; frag_drop_mem fragments dropped to keep held
  * memory under the bound; frag_drop_timeout fragments held when their
  * datagram timed out; frag_reassembled each datagram completed. */
@@ -39,6 +41,8 @@ struct us_pbuf *ip4_reasm_input(struct us_stack *st, struct ip4_reasm *r,
 uint32_t ip4_reasm_mem(const struct ip4_reasm *r);
 uint32_t ip4_reasm_mem_max(const struct ip4_reasm *r);
 uint32_t ip4_reasm_count(const struct ip4_reasm *r);
+/* How many datagrams can be under reassembly at once (records made). */
+uint32_t ip4_reasm_max_queues(const struct ip4_reasm *r);
 
 /* Split the datagram whose payload is p (data at L4) into fragments of at
  * most mtu bytes, each a complete IPv4 packet (data at its header) built

@@ -16,8 +16,8 @@
 struct tcp_sock {
 	struct us_sock sk;
 	struct tcp_conn *c;
-	bool connecting;        /* a non-blocking connect was started */
-	bool linger_on;         /* SO_LINGER */
+	bool connecting; /* a non-blocking connect was started */
+	bool linger_on;	 /* SO_LINGER */
 	int linger_s;
 };
 
@@ -80,8 +80,8 @@ static int wait_events(struct us_stack *st, struct us_sock *sk, uint32_t want,
 {
 	uint64_t now = us_stack_now(st);
 	uint64_t t = deadline == UINT64_MAX ? SOCK_TIMEO_FOREVER
-		     : deadline > now	   ? deadline - now
-					   : 0;
+		     : deadline > now	    ? deadline - now
+					    : 0;
 	if (!t)
 		return -EAGAIN;
 	return sock_wait(st, sk, t, cond_events, &want);
@@ -101,8 +101,7 @@ static int tcp_sock_bind(struct us_stack *st, struct us_sock *sk,
 	return tcp_bind(st, to_ts(sk)->c, &a->addr, a->port, sk->reuseaddr);
 }
 
-static int tcp_sock_listen(struct us_stack *st, struct us_sock *sk,
-			   int backlog)
+static int tcp_sock_listen(struct us_stack *st, struct us_sock *sk, int backlog)
 {
 	struct tcp_sock *ts = to_ts(sk);
 	enum tcp_state s = tcp_state(ts->c);
@@ -284,9 +283,8 @@ static ssize_t recv_once(struct us_stack *st, struct tcp_sock *ts, void *buf,
 	return r;
 }
 
-static ssize_t tcp_sock_recv(struct us_stack *st, struct us_sock *sk,
-			     void *buf, size_t n, int flags,
-			     struct sock_addr *from)
+static ssize_t tcp_sock_recv(struct us_stack *st, struct us_sock *sk, void *buf,
+			     size_t n, int flags, struct sock_addr *from)
 {
 	struct tcp_sock *ts = to_ts(sk);
 	uint64_t deadline = deadline_of(st, sock_timeo(sk, flags, false));
@@ -295,8 +293,8 @@ static ssize_t tcp_sock_recv(struct us_stack *st, struct us_sock *sk,
 
 	(void)from; /* a stream socket reports no source address */
 	for (;;) {
-		ssize_t r = recv_once(st, ts, (uint8_t *)buf + total, n - total,
-				      flags);
+		ssize_t r =
+		    recv_once(st, ts, (uint8_t *)buf + total, n - total, flags);
 		if (r > 0) {
 			total += (size_t)r;
 			if (!waitall || total == n)
@@ -433,19 +431,19 @@ static void tcp_sock_opt_changed(struct us_stack *st, struct us_sock *sk,
 }
 
 static const struct sock_ops tcp_sock_ops = {
-	.bind = tcp_sock_bind,
-	.connect = tcp_sock_connect,
-	.listen = tcp_sock_listen,
-	.accept = tcp_sock_accept,
-	.sendto = tcp_sock_send,
-	.recvfrom = tcp_sock_recv,
-	.shutdown = tcp_sock_shutdown,
-	.close = tcp_sock_close,
-	.getname = tcp_sock_getname,
-	.setsockopt = tcp_sock_setsockopt,
-	.getsockopt = tcp_sock_getsockopt,
-	.opt_changed = tcp_sock_opt_changed,
-	.poll = tcp_sock_poll,
+    .bind = tcp_sock_bind,
+    .connect = tcp_sock_connect,
+    .listen = tcp_sock_listen,
+    .accept = tcp_sock_accept,
+    .sendto = tcp_sock_send,
+    .recvfrom = tcp_sock_recv,
+    .shutdown = tcp_sock_shutdown,
+    .close = tcp_sock_close,
+    .getname = tcp_sock_getname,
+    .setsockopt = tcp_sock_setsockopt,
+    .getsockopt = tcp_sock_getsockopt,
+    .opt_changed = tcp_sock_opt_changed,
+    .poll = tcp_sock_poll,
 };
 
 int tcp_sock_create(struct us_stack *st, struct us_sock **out)

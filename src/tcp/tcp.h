@@ -23,6 +23,9 @@
 #define TCP_NODELAY 1
 #define TCP_MAXSEG 2
 #endif
+#ifndef TCP_INFO
+#define TCP_INFO 11 /* struct tcp_info of <linux/tcp.h> */
+#endif
 
 enum tcp_state {
 	TCP_CLOSED = 0,
@@ -94,7 +97,8 @@ void tcp_addrs(const struct tcp_conn *c, struct inaddr *laddr, uint16_t *lport,
 	       struct inaddr *raddr, uint16_t *rport);
 
 /* Options: SO_RCVBUF/SO_SNDBUF (bytes), SO_LINGER is the socket's,
- * TCP_NODELAY, TCP_MAXSEG, and later TCP_CONGESTION, TCP_INFO, keepalive.
+ * TCP_NODELAY, TCP_MAXSEG, TCP_INFO (read only), and later
+ * TCP_CONGESTION, keepalive.
  * level/name as in setsockopt(2); -ENOPROTOOPT if unknown. */
 int tcp_setopt(struct us_stack *st, struct tcp_conn *c, int level, int name,
 	       const void *val, socklen_t len);

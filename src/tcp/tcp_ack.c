@@ -50,8 +50,7 @@ static void dupack(struct us_stack *st, struct tcp_conn *c)
  * MSS if that was at least an MSS); the timer is reset on the first
  * partial ACK only ("Impatient"), so a long chain of losses ends in a
  * timeout rather than one segment per RTT. */
-static void partial_ack(struct us_stack *st, struct tcp_conn *c,
-			uint32_t acked)
+static void partial_ack(struct us_stack *st, struct tcp_conn *c, uint32_t acked)
 {
 	STAT_INC(st, tcp_partial_ack);
 	tcp_xmit_at(st, c, c->snd_una, c->mss);
@@ -98,9 +97,11 @@ static void new_ack(struct us_stack *st, struct tcp_conn *c, uint32_t ack)
 	 * retransmitted one. */
 	if (c->rtt_timing && seq_gt(ack, c->rtt_seq)) {
 		c->rtt_timing = false;
-		tcp_rtt_sample(st, c, (uint32_t)((st->now - c->rtt_time) / 1000));
+		tcp_rtt_sample(st, c,
+			       (uint32_t)((st->now - c->rtt_time) / 1000));
 	}
 	tcp_sndq_ack(st, c, acked - syn - (fin ? 1u : 0u));
+	c->info.bytes_acked += acked - syn - (fin ? 1u : 0u);
 	c->snd_una = ack;
 	if (seq_lt(c->snd_nxt, ack))
 		c->snd_nxt = ack;
@@ -137,11 +138,11 @@ static void new_ack(struct us_stack *st, struct tcp_conn *c, uint32_t ack)
 		tcp_notify(st, c, EPOLLOUT);
 }
 
-bool tcp_ack_process(struct us_stack *st, struct tcp_conn *c,
-		     struct tcp_seg *s)
+bool tcp_ack_process(struct us_stack *st, struct tcp_conn *c, struct tcp_seg *s)
 {
 	uint32_t ack = s->ack;
 
+	c->info.last_ack_recv = st->now;
 	/* RFC 9293 3.10.7.4 fifth and RFC 5961 5.2: acceptable ACKs lie in
 	 * [SND.UNA - MAX.SND.WND, SND.NXT]; outside, drop and answer with a
 	 * (rate-limited) ACK. */
@@ -178,8 +179,8 @@ bool tcp_ack_process(struct us_stack *st, struct tcp_conn *c,
 	if (ack == c->snd_una) {
 		/* RFC 5681 2: a duplicate ACK carries no data, no SYN/FIN,
 		 * the same window, while data is outstanding. */
-		if (!s->len && !(s->flags & (TCP_SYN | TCP_FIN)) && !wnd_changed &&
-		    c->snd_max != c->snd_una)
+		if (!s->len && !(s->flags & (TCP_SYN | TCP_FIN)) &&
+		    !wnd_changed && c->snd_max != c->snd_una)
 			dupack(st, c);
 		return true;
 	}

@@ -38,18 +38,18 @@ static inline uint32_t seq_min(uint32_t a, uint32_t b)
 	return seq_lt(a, b) ? a : b;
 }
 
-#define TCP_DEFAULT_MSS 536     /* RFC 9293 3.7.1: no MSS option */
-#define TCP_MIN_MSS 48          /* floor for a peer or PMTU MSS (Linux) */
-#define TCP_IW_SEGS 10          /* RFC 6928 */
-#define TCP_QUICKACKS 16        /* immediate ACKs at connection start */
-#define TCP_CHALLENGE_PER_S 1000 /* RFC 5961 7: per-stack ACK limit */
-#define TCP_MAX_BACKLOG 4096    /* SOMAXCONN */
+#define TCP_DEFAULT_MSS 536	 /* RFC 9293 3.7.1: no MSS option */
+#define TCP_MIN_MSS 48		 /* floor for a peer or PMTU MSS (Linux) */
+#define TCP_IW_SEGS 10		 /* RFC 6928 */
+#define TCP_QUICKACKS 16	 /* immediate ACKs at connection start */
+#define TCP_CHALLENGE_PER_S 100 /* RFC 5961 7: per connection */
+#define TCP_MAX_BACKLOG 4096	 /* SOMAXCONN */
 
 /* What the retransmission timer is doing now (one timer per block). */
 enum tcp_rtx_mode {
 	TCP_TM_NONE = 0,
-	TCP_TM_RTX,      /* data, SYN or FIN outstanding */
-	TCP_TM_PERSIST,  /* zero window: probing */
+	TCP_TM_RTX,	 /* data, SYN or FIN outstanding */
+	TCP_TM_PERSIST,	 /* zero window: probing */
 	TCP_TM_TIMEWAIT, /* 2*MSL */
 	TCP_TM_FINWAIT2, /* closed socket waiting for the peer's FIN */
 };
@@ -90,7 +90,7 @@ struct tcp_conn {
 	struct tcp_conn *bnext, **bpprev;
 	struct tcp_conn *anext, **apprev;
 	uint32_t hash;
-	uint8_t htab;          /* TCP_HT_*: the table hnext links into */
+	uint8_t htab; /* TCP_HT_*: the table hnext links into */
 
 	struct inaddr laddr, raddr;
 	uint16_t lport, rport;
@@ -100,42 +100,42 @@ struct tcp_conn {
 	 * finishes the close and frees it). */
 	bool user;
 	bool reuseaddr, nodelay;
-	bool bound;            /* lport chosen (bind, listen or connect) */
-	bool user_bound;       /* by an explicit bind: kept after close */
-	bool shut_rd;          /* SHUT_RD: reads end */
-	bool fin_queued;       /* SHUT_WR/close: FIN after snd_end */
-	bool fin_rcvd;         /* the peer's FIN is in sequence: EOF */
-	bool was_established;  /* reached a synchronized state */
-	bool ws_ok;            /* both sides sent window scale */
-	bool in_recovery;      /* NewReno fast recovery */
-	bool partial_seen;     /* a partial ACK in this recovery */
-	bool rtt_timing;       /* rtt_seq is being timed (Karn) */
+	bool bound;	      /* lport chosen (bind, listen or connect) */
+	bool user_bound;      /* by an explicit bind: kept after close */
+	bool shut_rd;	      /* SHUT_RD: reads end */
+	bool fin_queued;      /* SHUT_WR/close: FIN after snd_end */
+	bool fin_rcvd;	      /* the peer's FIN is in sequence: EOF */
+	bool was_established; /* reached a synchronized state */
+	bool ws_ok;	      /* both sides sent window scale */
+	bool in_recovery;     /* NewReno fast recovery */
+	bool partial_seen;    /* a partial ACK in this recovery */
+	bool rtt_timing;      /* rtt_seq is being timed (Karn) */
 	bool syn_retransmitted;
-	bool ooo_fin;          /* a FIN arrived out of order at ooo_fin_seq */
-	bool ack_now;          /* an ACK is owed before input returns */
-	bool sws_override;     /* persist fired: send a small segment */
-	uint8_t rtx_mode;      /* enum tcp_rtx_mode */
+	bool ooo_fin;	   /* a FIN arrived out of order at ooo_fin_seq */
+	bool ack_now;	   /* an ACK is owed before input returns */
+	bool sws_override; /* persist fired: send a small segment */
+	uint8_t rtx_mode;  /* enum tcp_rtx_mode */
 	uint8_t snd_wscale, rcv_wscale;
-	uint8_t quickack;      /* immediate ACKs left */
-	uint8_t backoff;       /* RTO doublings so far */
-	uint8_t retries;       /* consecutive timeouts without progress */
+	uint8_t quickack; /* immediate ACKs left */
+	uint8_t backoff;  /* RTO doublings so far */
+	uint8_t retries;  /* consecutive timeouts without progress */
 	uint8_t dupacks;
-	int err;               /* pending error, positive errno */
-	int soft_err;          /* last ICMP soft error (reported on timeout) */
+	int err;      /* pending error, positive errno */
+	int soft_err; /* last ICMP soft error (reported on timeout) */
 
 	/* Send sequence space (RFC 9293 3.3.1). snd_max is the highest
 	 * sequence sent so far (snd_nxt goes back on a timeout); snd_end is
 	 * the sequence after the last byte the user queued. */
 	uint32_t iss, snd_una, snd_nxt, snd_max, snd_end;
 	uint32_t snd_wnd, max_snd_wnd, snd_wl1, snd_wl2;
-	uint32_t snd_sml;      /* end of the last short segment (Nagle) */
+	uint32_t snd_sml; /* end of the last short segment (Nagle) */
 	/* Receive sequence space. rcv_adv is the right edge we advertised. */
 	uint32_t irs, rcv_nxt, rcv_adv, last_ack_sent;
-	uint16_t mss;          /* effective send MSS */
-	uint16_t rcv_mss;      /* MSS we advertise (and expect) */
-	uint16_t peer_mss;     /* from the peer's SYN (536 if none) */
-	uint16_t user_mss;     /* TCP_MAXSEG (0: none) */
-	uint16_t rcv_mss_est;  /* largest segment received (ACK policy) */
+	uint16_t mss;	      /* effective send MSS */
+	uint16_t rcv_mss;     /* MSS we advertise (and expect) */
+	uint16_t peer_mss;    /* from the peer's SYN (536 if none) */
+	uint16_t user_mss;    /* TCP_MAXSEG (0: none) */
+	uint16_t rcv_mss_est; /* largest segment received (ACK policy) */
 	uint32_t ooo_fin_seq;
 
 	/* Send buffer: the bytes [snd_end - sndq_len, snd_end), in buffers
@@ -147,32 +147,38 @@ struct tcp_conn {
 	uint32_t sndq_off;     /* bytes of sndq.head already acked */
 	struct us_pbuf *cur_p; /* cursor: buffer holding cur_seq (or NULL) */
 	uint32_t cur_seq, cur_off;
-	uint32_t sndbuf;       /* bound on sndq.bytes (truesize) */
+	uint32_t sndbuf; /* bound on sndq.bytes (truesize) */
 
 	/* Receive side: in-order data (data at the next byte to read), and
 	 * out-of-order segments sorted by sequence (->user holds it). */
 	struct pbuf_queue rcvq;
-	uint32_t rcvq_len;     /* payload bytes in rcvq */
+	uint32_t rcvq_len; /* payload bytes in rcvq */
 	struct pbuf_queue ooo;
-	uint32_t rcvbuf;       /* bound on rcvq.bytes + ooo.bytes */
+	uint32_t rcvbuf; /* bound on rcvq.bytes + ooo.bytes */
 
 	/* RFC 6298 state, in microseconds; rto in ms. */
 	uint32_t srtt_us, rttvar_us, rto_ms;
 	uint32_t rtt_seq;
-	uint64_t rtt_time;     /* ns */
+	uint64_t rtt_time; /* ns */
 
 	/* Congestion (RFC 5681, 3465, 6582). */
 	const struct tcp_cc_ops *cc;
 	uint32_t cwnd, ssthresh, bytes_acked, recover;
-	uint64_t cc_priv[4];   /* the algorithm's own state */
+	uint64_t cc_priv[4]; /* the algorithm's own state */
 
 	/* Timers: retransmit/persist/TIME_WAIT/FIN_WAIT_2 share one, since
 	 * they never run together; the delayed ACK has its own. */
 	struct us_timer rtx_timer, delack_timer;
-	uint64_t idle_since;   /* last time data was sent (ns) */
+	uint64_t idle_since; /* last time data was sent (ns) */
+	/* RFC 5961 7: challenge ACKs sent in the current second. Counted
+	 * per connection: a counter shared by the stack would let an
+	 * off-path attacker learn of other connections' ACKs (the side
+	 * channel of CVE-2016-5696). */
+	uint64_t chal_sec;
+	uint32_t chal_count;
 
 	/* Listener. */
-	struct tcp_conn *parent;       /* a child's listener */
+	struct tcp_conn *parent;	/* a child's listener */
 	struct tcp_conn *qnext, *qprev; /* in parent's synq or accq */
 	bool in_accq;
 	struct tcp_lq synq, accq;
@@ -181,6 +187,14 @@ struct tcp_conn {
 
 	tcp_notify_fn notify;
 	void *notify_arg;
+
+	/* For TCP_INFO (RFC 4898 names). */
+	struct {
+		uint64_t bytes_sent, bytes_retrans, bytes_acked, bytes_received;
+		uint32_t segs_out, segs_in, data_segs_out, data_segs_in;
+		uint32_t total_retrans;
+		uint64_t last_data_sent, last_data_recv, last_ack_recv; /* ns */
+	} info;
 };
 
 struct tcp_stack {
@@ -188,11 +202,8 @@ struct tcp_stack {
 	uint32_t ehash_mask, ecount;
 	struct tcp_conn **lhash; /* listeners by local port */
 	struct tcp_conn **bhash; /* every bound block by local port */
-	struct tcp_conn *all;    /* every block, for fini */
-	uint32_t port_seq;       /* RFC 6056 3.3.3 per-stack increment */
-	/* RFC 5961 7: challenge ACKs sent in the current second. */
-	uint64_t chal_sec;
-	uint32_t chal_count;
+	struct tcp_conn *all;	 /* every block, for fini */
+	uint32_t port_seq;	 /* RFC 6056 3.3.3 per-stack increment */
 	/* Test and fuzz hook: a fixed initial sequence number. */
 	bool isn_fixed;
 	uint32_t isn;
@@ -215,21 +226,35 @@ static inline struct tcp_stack *tcp_of(struct us_stack *st)
 struct tcp_seg {
 	struct tcp_hdr h;
 	struct tcp_opts opt;
-	uint32_t seq, ack;     /* = h.seq, h.ack */
-	uint32_t len;          /* payload bytes (p->data .. p->len) */
-	uint32_t end;          /* seq + len + SYN + FIN */
+	uint32_t seq, ack; /* = h.seq, h.ack */
+	uint32_t len;	   /* payload bytes (p->data .. p->len) */
+	uint32_t end;	   /* seq + len + SYN + FIN */
 	uint8_t flags;
-	uint32_t wnd;          /* h.wnd, scaled when it applies */
+	uint32_t wnd; /* h.wnd, scaled when it applies */
 	struct inaddr src, dst;
-	struct us_pbuf *p;     /* payload at p->data, p->len == len */
+	struct us_pbuf *p; /* payload at p->data, p->len == len */
 };
 
-/* tcp_table.c: hashes, ports, ISN, block life. */
+/* tcp_hash.c: keyed hashes of a 4-tuple; each use has its own key, an
+ * offset into the stack's 32-byte secret. */
+enum { TCP_KEY_HASH = 0, TCP_KEY_ISN = 8, TCP_KEY_PORT = 16 };
+uint64_t tcp_tuple_hash(struct us_stack *st, int key, const struct inaddr *la,
+			uint16_t lp, const struct inaddr *ra, uint16_t rp);
+uint32_t tcp_hash4(struct us_stack *st, const struct inaddr *la, uint16_t lp,
+		   const struct inaddr *ra, uint16_t rp);
+/* RFC 6528 initial sequence number for c's 4-tuple. */
+uint32_t tcp_isn(struct us_stack *st, const struct inaddr *la, uint16_t lp,
+		 const struct inaddr *ra, uint16_t rp);
+
+static inline uint32_t tcp_port_bucket(uint16_t port, uint32_t size)
+{
+	return ((uint32_t)port * 0x9E3779B1u) >> 16 & (size - 1);
+}
+
+/* tcp_table.c: the tables, the life of a block. */
 int tcp_table_init(struct us_stack *st);
 void tcp_table_fini(struct us_stack *st);
 struct tcp_conn *tcp_conn_alloc(struct us_stack *st);
-uint32_t tcp_hash4(struct us_stack *st, const struct inaddr *la, uint16_t lp,
-		   const struct inaddr *ra, uint16_t rp);
 void tcp_ehash_insert(struct us_stack *st, struct tcp_conn *c);
 void tcp_ehash_remove(struct us_stack *st, struct tcp_conn *c);
 struct tcp_conn *tcp_lookup(struct us_stack *st, const struct inaddr *la,
@@ -240,7 +265,7 @@ struct tcp_conn *tcp_lookup_listener(struct us_stack *st,
 				     const struct inaddr *la, uint16_t lp);
 void tcp_bhash_insert(struct us_stack *st, struct tcp_conn *c);
 void tcp_bhash_remove(struct us_stack *st, struct tcp_conn *c);
-/* Would binding c to la:lp conflict with another block? */
+/* tcp_port.c. Would binding c to la:lp conflict with another block? */
 bool tcp_port_conflict(struct us_stack *st, const struct tcp_conn *c,
 		       const struct inaddr *la, uint16_t lp, bool reuse);
 /* An ephemeral port for bind(0) (unused by any bound block). */
@@ -249,17 +274,13 @@ int tcp_pick_bind_port(struct us_stack *st, struct tcp_conn *c,
 /* An ephemeral port for connect: the 4-tuple is unused; a TIME_WAIT
  * block holding the only free one is reused. */
 int tcp_pick_connect_port(struct us_stack *st, struct tcp_conn *c);
-/* RFC 6528 initial sequence number for c's 4-tuple. */
-uint32_t tcp_isn(struct us_stack *st, const struct inaddr *la, uint16_t lp,
-		 const struct inaddr *ra, uint16_t rp);
 /* Free the block now: unlink from everything, release buffers. */
 void tcp_conn_destroy(struct us_stack *st, struct tcp_conn *c);
 /* Free c if nobody needs it any more (CLOSED, no user, no listener). */
 void tcp_reap(struct us_stack *st, struct tcp_conn *c);
 
 /* tcp_state.c: transitions and their side effects. */
-void tcp_set_state(struct us_stack *st, struct tcp_conn *c,
-		   enum tcp_state s);
+void tcp_set_state(struct us_stack *st, struct tcp_conn *c, enum tcp_state s);
 /* The connection is over: CLOSED, unhashed, timers off, err set (0: a
  * normal end), the user told. Buffers are kept for a last read. */
 void tcp_done(struct us_stack *st, struct tcp_conn *c, int err);
@@ -278,8 +299,7 @@ void tcp_input_synsent(struct us_stack *st, struct tcp_conn *c,
 		       struct tcp_seg *s);
 /* Take MSS and window scale from the peer's SYN. */
 void tcp_syn_options(struct tcp_conn *c, const struct tcp_seg *s);
-void tcp_input_sync(struct us_stack *st, struct tcp_conn *c,
-		    struct tcp_seg *s);
+void tcp_input_sync(struct us_stack *st, struct tcp_conn *c, struct tcp_seg *s);
 /* tcp_ack.c: the ACK field in synchronized states (RFC 9293 3.10.7.4
  * fifth, RFC 5681, RFC 6582). Returns false if the segment is dropped. */
 bool tcp_ack_process(struct us_stack *st, struct tcp_conn *c,
@@ -295,8 +315,8 @@ void tcp_rcvq_append(struct us_stack *st, struct tcp_conn *c,
 /* Receive window we can offer now (bytes, unscaled). */
 uint32_t tcp_rcv_space(const struct tcp_conn *c);
 /* tcp_ooo.c: out-of-order queue. Consumes p (data at the payload). */
-void tcp_ooo_insert(struct us_stack *st, struct tcp_conn *c,
-		    struct us_pbuf *p, uint32_t seq, bool fin);
+void tcp_ooo_insert(struct us_stack *st, struct tcp_conn *c, struct us_pbuf *p,
+		    uint32_t seq, bool fin);
 /* Move what became in order to rcvq; returns bytes moved. */
 uint32_t tcp_ooo_drain(struct us_stack *st, struct tcp_conn *c);
 /* Merge small buffers of q into full ones; returns truesize freed. */
@@ -324,6 +344,10 @@ void tcp_send_challenge_ack(struct us_stack *st, struct tcp_conn *c);
 /* Zero-window probe (old sequence number, no data). */
 void tcp_send_probe(struct us_stack *st, struct tcp_conn *c);
 uint16_t tcp_wnd_field(struct tcp_conn *c, bool syn);
+
+/* tcp_info.c: TCP_INFO, in Linux's struct tcp_info layout. */
+int tcp_get_info(struct us_stack *st, const struct tcp_conn *c, void *val,
+		 socklen_t *len);
 
 /* tcp_timer.c */
 void tcp_timers_init(struct tcp_conn *c);

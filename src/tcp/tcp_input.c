@@ -54,7 +54,8 @@ static bool parse_seg(struct us_stack *st, struct us_pbuf *p, struct tcp_seg *s)
 		return false;
 	}
 	if (s->h.doff > TCP_HLEN)
-		tcp_parse_opts(p->data + TCP_HLEN, s->h.doff - TCP_HLEN, &s->opt);
+		tcp_parse_opts(p->data + TCP_HLEN, s->h.doff - TCP_HLEN,
+			       &s->opt);
 	else
 		memset(&s->opt, 0, sizeof(s->opt));
 	pbuf_pull(p, s->h.doff);
@@ -63,8 +64,8 @@ static bool parse_seg(struct us_stack *st, struct us_pbuf *p, struct tcp_seg *s)
 	s->ack = s->h.ack;
 	s->flags = s->h.flags;
 	s->len = p->len;
-	s->end = s->seq + s->len + !!(s->flags & TCP_SYN) +
-		 !!(s->flags & TCP_FIN);
+	s->end =
+	    s->seq + s->len + !!(s->flags & TCP_SYN) + !!(s->flags & TCP_FIN);
 	s->wnd = s->h.wnd;
 	s->src = inaddr_from_v4(p->ip_src);
 	s->dst = inaddr_from_v4(p->ip_dst);
@@ -119,6 +120,7 @@ void tcp_input(struct us_stack *st, struct us_pbuf *p)
 		return;
 	}
 	if (c) {
+		c->info.segs_in++;
 		/* RFC 7323 2.2: a SYN's window is never scaled. */
 		if (c->ws_ok && !(s.flags & TCP_SYN))
 			s.wnd <<= c->snd_wscale;
@@ -141,8 +143,8 @@ void tcp_input(struct us_stack *st, struct us_pbuf *p)
  * scale (RFC 7323 2.2: used only if both sides send it). */
 void tcp_syn_options(struct tcp_conn *c, const struct tcp_seg *s)
 {
-	c->peer_mss = (s->opt.present & TCP_OPT_MSS) ? s->opt.mss
-						     : TCP_DEFAULT_MSS;
+	c->peer_mss =
+	    (s->opt.present & TCP_OPT_MSS) ? s->opt.mss : TCP_DEFAULT_MSS;
 	if (s->opt.present & TCP_OPT_WS) {
 		c->ws_ok = true;
 		c->snd_wscale = s->opt.wscale;
@@ -194,8 +196,8 @@ void tcp_input_synsent(struct us_stack *st, struct tcp_conn *c,
 	if (ack) {
 		/* Our SYN is acknowledged: ESTABLISHED. */
 		if (c->rtt_timing)
-			tcp_rtt_sample(st, c,
-				       (uint32_t)((st->now - c->rtt_time) / 1000));
+			tcp_rtt_sample(
+			    st, c, (uint32_t)((st->now - c->rtt_time) / 1000));
 		c->rtt_timing = false;
 		c->snd_una = s->ack;
 		c->retries = 0;
@@ -251,7 +253,8 @@ void tcp_err(struct us_stack *st, int type, int code, uint32_t info,
 	if (type == ICMP_UNREACH_T && code == ICMP_UNREACH_NEEDFRAG_C) {
 		uint32_t mtu = info & 0xffff;
 		if (mtu >= 68 && mtu - 40 < c->mss) {
-			c->mss = (uint16_t)US_MAX(mtu - 40, (uint32_t)TCP_MIN_MSS);
+			c->mss =
+			    (uint16_t)US_MAX(mtu - 40, (uint32_t)TCP_MIN_MSS);
 			/* Resend what was too big at the new size. */
 			c->snd_nxt = c->snd_una;
 			tcp_output(st, c);
@@ -263,14 +266,15 @@ void tcp_err(struct us_stack *st, int type, int code, uint32_t info,
 	if (type == ICMP_UNREACH_T) {
 		hard = code >= 2 && code <= 4;
 		err = code == 0 || code == 6 || code == 9 || code == 11
-			      ? ENETUNREACH
+			  ? ENETUNREACH
 		      : code == 3 ? ECONNREFUSED
 		      : code == 2 ? ENOPROTOOPT
 				  : EHOSTUNREACH;
 	} else if (type != ICMP_TIMXCEED_T) {
 		return;
 	}
-	if (hard && (c->state == TCP_SYN_SENT || c->state == TCP_SYN_RECEIVED) &&
+	if (hard &&
+	    (c->state == TCP_SYN_SENT || c->state == TCP_SYN_RECEIVED) &&
 	    !c->parent) {
 		tcp_done(st, c, err);
 		tcp_reap(st, c);

@@ -23,8 +23,8 @@ static bool in_rcv_window(const struct tcp_conn *c, uint32_t seq, uint32_t wnd)
 static bool seq_acceptable(const struct tcp_conn *c, const struct tcp_seg *s)
 {
 	uint32_t wnd = rcv_wnd(c);
-	uint32_t seglen = s->len + !!(s->flags & TCP_SYN) +
-			  !!(s->flags & TCP_FIN);
+	uint32_t seglen =
+	    s->len + !!(s->flags & TCP_SYN) + !!(s->flags & TCP_FIN);
 
 	if (seglen == 0)
 		return seq_geq(s->seq, c->rcv_nxt) &&
@@ -84,7 +84,7 @@ static bool check_seq(struct us_stack *st, struct tcp_conn *c,
 		STAT_INC(st, tcp_drop_zero_window);
 		s->len = 0;
 		s->p->len = 0;
-		s->flags &= (uint8_t)~(TCP_FIN | TCP_SYN);
+		s->flags &= (uint8_t) ~(TCP_FIN | TCP_SYN);
 		c->ack_now = true;
 		return true;
 	}
@@ -120,7 +120,11 @@ static void input_rst(struct us_stack *st, struct tcp_conn *c,
 		STAT_INC(st, tcp_estab_resets);
 		tcp_done(st, c, ECONNRESET);
 		break;
-	default: /* CLOSING, LAST-ACK, TIME-WAIT */
+	default:
+		/* CLOSING, LAST-ACK, TIME-WAIT. In TIME-WAIT this is the
+		 * "assassination" RFC 1337 warns of; like Linux's default
+		 * (tcp_rfc1337 = 0) we follow RFC 9293 and close, since
+		 * RFC 5961 already demands the exact sequence number. */
 		tcp_done(st, c, 0);
 		break;
 	}
@@ -153,8 +157,7 @@ static bool synrcvd_ack(struct us_stack *st, struct tcp_conn *c,
 	return true;
 }
 
-void tcp_input_sync(struct us_stack *st, struct tcp_conn *c,
-		    struct tcp_seg *s)
+void tcp_input_sync(struct us_stack *st, struct tcp_conn *c, struct tcp_seg *s)
 {
 	/* Our SYN-ACK was lost and the peer repeats its SYN: repeat the
 	 * SYN-ACK. */

@@ -69,10 +69,10 @@ static void nr_on_rto(struct tcp_conn *c)
 }
 
 const struct tcp_cc_ops tcp_newreno = {
-	.name = "newreno",
-	.init = nr_init,
-	.on_ack = nr_on_ack,
-	.enter_recovery = nr_enter_recovery,
-	.exit_recovery = nr_exit_recovery,
-	.on_rto = nr_on_rto,
+    .name = "newreno",
+    .init = nr_init,
+    .on_ack = nr_on_ack,
+    .enter_recovery = nr_enter_recovery,
+    .exit_recovery = nr_exit_recovery,
+    .on_rto = nr_on_rto,
 };

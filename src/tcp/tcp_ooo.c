@@ -44,27 +44,70 @@ static void link_after(struct pbuf_queue *q, struct us_pbuf *prev,
 	q->bytes += pbuf_truesize(p);
 }
 
+/* A buffer filled from its first byte to its last: nothing to gain by
+ * copying it. */
+static bool packed(const struct us_pbuf *p)
+{
+	return p->data == p->head && pbuf_tailroom(p) == 0;
+}
+
+/* Repack the data of q into buffers filled end to end (as Linux's
+ * tcp_collapse): a received frame holds its payload behind ~250 bytes of
+ * headroom and headers, a small segment wastes nearly all of its buffer,
+ * packed data costs only the buffer's own overhead. Runs stay apart in
+ * the out-of-order queue (by sequence, in ->user). If the pool runs dry
+ * half-way, the rest stays as it is. Returns the truesize freed. */
 uint32_t tcp_collapse(struct us_stack *st, struct pbuf_queue *q, bool ooo)
 {
-	struct us_pbuf *prev = NULL, *p = q->head;
-	uint32_t freed = 0;
+	struct pbuf_queue out;
+	struct us_pbuf *cur = NULL, *p;
+	uint32_t before = q->bytes;
 
-	while (p) {
-		struct us_pbuf *next = p->next;
-		if (prev && p->len <= pbuf_tailroom(prev) &&
-		    (!ooo || seg_end(prev) == p->user)) {
-			memcpy(prev->data + prev->len, p->data, p->len);
-			prev->len += p->len;
-			unlink_after(q, prev, p);
-			freed += pbuf_truesize(p);
-			pbuf_free(p);
-			STAT_INC(st, tcp_collapsed);
-		} else {
-			prev = p;
+	pbufq_init(&out);
+	while ((p = pbufq_pop(q))) {
+		if (cur && (packed(p) || (ooo && seg_end(cur) != p->user))) {
+			pbufq_push(&out, cur);
+			cur = NULL;
 		}
-		p = next;
+		if (!cur && packed(p)) {
+			pbufq_push(&out, p);
+			continue;
+		}
+		while (p->len) {
+			if (!cur || !pbuf_tailroom(cur)) {
+				struct us_pbuf *n = pbuf_alloc(
+				    &st->pool, PBUF_SMALL_SIZE - PBUF_HEADROOM,
+				    0);
+				if (!n)
+					goto out_of_buffers;
+				if (cur)
+					pbufq_push(&out, cur);
+				cur = n;
+				cur->data = cur->head;
+				cur->user = p->user;
+			}
+			uint32_t k = US_MIN(p->len, pbuf_tailroom(cur));
+			memcpy(cur->data + cur->len, p->data, k);
+			cur->len += k;
+			pbuf_pull(p, k);
+			p->user += k;
+		}
+		pbuf_free(p);
+		STAT_INC(st, tcp_collapsed);
 	}
-	return freed;
+	if (cur)
+		pbufq_push(&out, cur);
+	*q = out;
+	return before > q->bytes ? before - q->bytes : 0;
+
+out_of_buffers:
+	if (cur)
+		pbufq_push(&out, cur);
+	pbufq_push(&out, p);
+	while ((p = pbufq_pop(q)))
+		pbufq_push(&out, p);
+	*q = out;
+	return before > q->bytes ? before - q->bytes : 0;
 }
 
 static bool mem_ok(const struct tcp_conn *c, uint32_t need)
@@ -72,8 +115,8 @@ static bool mem_ok(const struct tcp_conn *c, uint32_t need)
 	return c->rcvq.bytes + c->ooo.bytes + need <= c->rcvbuf;
 }
 
-void tcp_ooo_insert(struct us_stack *st, struct tcp_conn *c,
-		    struct us_pbuf *p, uint32_t seq, bool fin)
+void tcp_ooo_insert(struct us_stack *st, struct tcp_conn *c, struct us_pbuf *p,
+		    uint32_t seq, bool fin)
 {
 	struct pbuf_queue *q = &c->ooo;
 	struct us_pbuf *prev = NULL, *next;

@@ -60,8 +60,8 @@ uint16_t tcp_wnd_field(struct tcp_conn *c, bool syn)
 		c->rcv_adv = c->rcv_nxt + w;
 		return (uint16_t)w;
 	}
-	uint32_t cur = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt
-						      : 0;
+	uint32_t cur =
+	    seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
 	uint32_t sws = US_MIN(c->rcvbuf / 2, (uint32_t)c->rcv_mss);
 	uint32_t win = space;
 	if (win < cur || win - cur < sws)
@@ -96,8 +96,8 @@ static int xmit(struct us_stack *st, struct tcp_conn *c, uint32_t seq,
 					   ws ? c->rcv_wscale : -1);
 	}
 	uint32_t hlen = TCP_HLEN + optlen;
-	struct us_pbuf *p = pbuf_alloc(&st->pool, hlen + len,
-				       reserve ? PBUF_ALLOC_RESERVE : 0);
+	struct us_pbuf *p =
+	    pbuf_alloc(&st->pool, hlen + len, reserve ? PBUF_ALLOC_RESERVE : 0);
 	if (!p) {
 		STAT_INC(st, tcp_tx_nobuf);
 		return -ENOBUFS;
@@ -106,13 +106,13 @@ static int xmit(struct us_stack *st, struct tcp_conn *c, uint32_t seq,
 	if (len)
 		sndq_copy(c, seq, p->data + hlen, len);
 	struct tcp_hdr h = {
-		.sport = c->lport,
-		.dport = c->rport,
-		.seq = seq,
-		.ack = (flags & TCP_ACK) ? c->rcv_nxt : 0,
-		.doff = (uint8_t)hlen,
-		.flags = flags,
-		.wnd = (flags & TCP_RST) ? 0 : tcp_wnd_field(c, flags & TCP_SYN),
+	    .sport = c->lport,
+	    .dport = c->rport,
+	    .seq = seq,
+	    .ack = (flags & TCP_ACK) ? c->rcv_nxt : 0,
+	    .doff = (uint8_t)hlen,
+	    .flags = flags,
+	    .wnd = (flags & TCP_RST) ? 0 : tcp_wnd_field(c, flags & TCP_SYN),
 	};
 	tcp_emit(p->data, &h);
 	memcpy(p->data + TCP_HLEN, opts, optlen);
@@ -126,9 +126,19 @@ static int xmit(struct us_stack *st, struct tcp_conn *c, uint32_t seq,
 		tcp_delack_stop(st, c);
 	}
 	STAT_INC(st, tcp_tx);
-	if (len)
+	c->info.segs_out++;
+	if (len) {
 		STAT_ADD(st, tcp_tx_data_bytes, len);
-	struct ip4_tx tx = {.src = src, .dst = dst, .proto = TCP_PROTO, .df = 1};
+		c->info.data_segs_out++;
+		c->info.bytes_sent += len;
+		c->info.last_data_sent = st->now;
+		if (seq_lt(seq, c->snd_max)) {
+			c->info.total_retrans++;
+			c->info.bytes_retrans += len;
+		}
+	}
+	struct ip4_tx tx = {
+	    .src = src, .dst = dst, .proto = TCP_PROTO, .df = 1};
 	int rc = ip4_output(st, p, &tx);
 	route_err(c, rc);
 	return rc;
@@ -161,6 +171,21 @@ static bool send_small_ok(const struct tcp_conn *c, uint32_t len,
 	return !seq_gt(c->snd_sml, c->snd_una);
 }
 
+/* RFC 5681 4.1: after an idle time longer than the RTO the ACK clock is
+ * gone; start again from the restart window, min(IW, cwnd), rather than
+ * send a whole old window in one burst. */
+static void restart_after_idle(struct us_stack *st, struct tcp_conn *c)
+{
+	if (c->snd_una != c->snd_max || !tcp_unsent(c) || !c->idle_since ||
+	    st->now - c->idle_since <= (uint64_t)c->rto_ms * US_NS_PER_MS)
+		return;
+	uint32_t iw = US_MIN(TCP_IW_SEGS * (uint32_t)c->mss,
+			     US_MAX(2u * c->mss, 14600u));
+	if (c->cwnd > iw)
+		c->cwnd = iw;
+	c->idle_since = st->now;
+}
+
 void tcp_output(struct us_stack *st, struct tcp_conn *c)
 {
 	switch (c->state) {
@@ -178,10 +203,11 @@ void tcp_output(struct us_stack *st, struct tcp_conn *c)
 	default:
 		return;
 	}
+	restart_after_idle(st, c);
 	for (;;) {
 		uint32_t unsent = tcp_unsent(c);
 		bool fin_pending =
-			c->fin_queued && seq_leq(c->snd_nxt, c->snd_end);
+		    c->fin_queued && seq_leq(c->snd_nxt, c->snd_end);
 		if (!unsent && !fin_pending)
 			break;
 		uint32_t wnd = US_MIN(c->snd_wnd, cwnd_eff(c));
@@ -231,8 +257,8 @@ void tcp_output(struct us_stack *st, struct tcp_conn *c)
 int tcp_xmit_at(struct us_stack *st, struct tcp_conn *c, uint32_t seq,
 		uint32_t maxlen)
 {
-	if (seq == c->iss && (c->state == TCP_SYN_SENT ||
-			      c->state == TCP_SYN_RECEIVED)) {
+	if (seq == c->iss &&
+	    (c->state == TCP_SYN_SENT || c->state == TCP_SYN_RECEIVED)) {
 		tcp_send_syn(st, c);
 		return 0;
 	}
@@ -302,9 +328,9 @@ void tcp_send_rst_conn(struct us_stack *st, struct tcp_conn *c)
 void tcp_send_rst_reply(struct us_stack *st, const struct tcp_seg *s)
 {
 	struct tcp_hdr h = {
-		.sport = s->h.dport,
-		.dport = s->h.sport,
-		.doff = TCP_HLEN,
+	    .sport = s->h.dport,
+	    .dport = s->h.sport,
+	    .doff = TCP_HLEN,
 	};
 
 	if (s->h.flags & TCP_RST)
@@ -330,24 +356,24 @@ void tcp_send_rst_reply(struct us_stack *st, const struct tcp_seg *s)
 	tcp_fill_csum4(src, dst, p->data, p->len);
 	STAT_INC(st, tcp_tx);
 	STAT_INC(st, tcp_rst_tx);
-	struct ip4_tx tx = {.src = src, .dst = dst, .proto = TCP_PROTO, .df = 1};
+	struct ip4_tx tx = {
+	    .src = src, .dst = dst, .proto = TCP_PROTO, .df = 1};
 	ip4_output(st, p, &tx);
 }
 
 void tcp_send_challenge_ack(struct us_stack *st, struct tcp_conn *c)
 {
-	struct tcp_stack *ts = tcp_of(st);
 	uint64_t sec = st->now / US_NS_PER_S;
 
-	if (sec != ts->chal_sec) {
-		ts->chal_sec = sec;
-		ts->chal_count = 0;
+	if (sec != c->chal_sec) {
+		c->chal_sec = sec;
+		c->chal_count = 0;
 	}
-	if (ts->chal_count >= TCP_CHALLENGE_PER_S) {
+	if (c->chal_count >= TCP_CHALLENGE_PER_S) {
 		STAT_INC(st, tcp_challenge_ack_limited);
 		return;
 	}
-	ts->chal_count++;
+	c->chal_count++;
 	STAT_INC(st, tcp_challenge_ack);
 	tcp_send_ack(st, c);
 }

@@ -27,12 +27,12 @@ uint32_t tcp_rcv_space(const struct tcp_conn *c)
 
 /* Append in-order data: copied into the last buffer when it fits (a
  * stream of small segments then costs a few buffers, not one each). */
-void tcp_rcvq_append(struct us_stack *st, struct tcp_conn *c,
-		     struct us_pbuf *p)
+void tcp_rcvq_append(struct us_stack *st, struct tcp_conn *c, struct us_pbuf *p)
 {
 	struct us_pbuf *t = c->rcvq.tail;
 
 	c->rcvq_len += p->len;
+	c->info.bytes_received += p->len;
 	STAT_ADD(st, tcp_rx_data_bytes, p->len);
 	if (t && p->len <= pbuf_tailroom(t)) {
 		memcpy(t->data + t->len, p->data, p->len);
@@ -43,19 +43,24 @@ void tcp_rcvq_append(struct us_stack *st, struct tcp_conn *c,
 	pbufq_push(&c->rcvq, p);
 }
 
+/* Room for p: in the last buffer, or a buffer more within the bound.
+ * One buffer is always taken, so a tiny SO_RCVBUF still moves data. */
+static bool rcv_fits(const struct tcp_conn *c, const struct us_pbuf *p)
+{
+	const struct us_pbuf *t = c->rcvq.tail;
+
+	if (!c->rcvq.count || (t && p->len <= pbuf_tailroom(t)))
+		return true;
+	return c->rcvq.bytes + c->ooo.bytes + pbuf_truesize(p) <= c->rcvbuf;
+}
+
 static bool rcv_mem_ok(struct us_stack *st, struct tcp_conn *c,
 		       struct us_pbuf *p)
 {
-	struct us_pbuf *t = c->rcvq.tail;
-	uint32_t need = pbuf_truesize(p);
-
-	/* Always take one buffer, so a tiny SO_RCVBUF still moves data. */
-	if (!c->rcvq.count || (t && p->len <= pbuf_tailroom(t)))
-		return true;
-	if (c->rcvq.bytes + c->ooo.bytes + need <= c->rcvbuf)
+	if (rcv_fits(c, p))
 		return true;
 	tcp_collapse(st, &c->rcvq, false);
-	if (c->rcvq.bytes + c->ooo.bytes + need <= c->rcvbuf)
+	if (rcv_fits(c, p))
 		return true;
 	/* In-order data is worth more than data beyond a hole (Linux
 	 * prunes its out-of-order queue the same way). */
@@ -64,7 +69,7 @@ static bool rcv_mem_ok(struct us_stack *st, struct tcp_conn *c,
 		pbufq_purge(&c->ooo);
 		c->ooo_fin = false;
 	}
-	return c->rcvq.bytes + need <= c->rcvbuf;
+	return rcv_fits(c, p);
 }
 
 /* Eighth: the FIN, in sequence. */
@@ -96,6 +101,11 @@ static void fin_in(struct us_stack *st, struct tcp_conn *c)
 void tcp_data_in(struct us_stack *st, struct tcp_conn *c, struct tcp_seg *s)
 {
 	bool fin = s->flags & TCP_FIN;
+
+	if (s->len) {
+		c->info.data_segs_in++;
+		c->info.last_data_recv = st->now;
+	}
 
 	switch (c->state) {
 	case TCP_ESTABLISHED:

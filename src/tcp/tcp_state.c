@@ -7,9 +7,9 @@
 const char *tcp_state_name(enum tcp_state s)
 {
 	static const char *const names[] = {
-		"CLOSED",     "LISTEN",     "SYN-SENT",   "SYN-RECEIVED",
-		"ESTABLISHED", "FIN-WAIT-1", "FIN-WAIT-2", "CLOSE-WAIT",
-		"CLOSING",    "LAST-ACK",   "TIME-WAIT",
+	    "CLOSED",	   "LISTEN",	 "SYN-SENT",   "SYN-RECEIVED",
+	    "ESTABLISHED", "FIN-WAIT-1", "FIN-WAIT-2", "CLOSE-WAIT",
+	    "CLOSING",	   "LAST-ACK",	 "TIME-WAIT",
 	};
 	return (unsigned)s < US_ARRAY_SIZE(names) ? names[s] : "?";
 }

@@ -91,7 +91,8 @@ void tcp_rtt_sample(struct us_stack *st, struct tcp_conn *c, uint32_t rtt_us)
 		c->rttvar_us = (3 * c->rttvar_us + d) / 4;
 		c->srtt_us = (7 * c->srtt_us + rtt_us) / 8;
 	}
-	uint64_t rto_us = (uint64_t)c->srtt_us + US_MAX(1000u, 4 * c->rttvar_us);
+	uint64_t rto_us =
+	    (uint64_t)c->srtt_us + US_MAX(1000u, 4 * c->rttvar_us);
 	uint64_t ms = (rto_us + 999) / 1000;
 	/* RFC 6298 2.4 rounds up to 1 s; the minimum is configurable (200 ms
 	 * by default, as Linux), 2.5 caps it. */
@@ -178,6 +179,9 @@ static void persist_timeout(struct us_stack *st, struct tcp_conn *c)
 	    (c->state != TCP_ESTABLISHED && c->state != TCP_CLOSE_WAIT &&
 	     c->state != TCP_FIN_WAIT_1 && c->state != TCP_CLOSING &&
 	     c->state != TCP_LAST_ACK)) {
+		/* RFC 9293 3.8.6.2.1: the override timeout; what the window
+		 * allows goes even if it is small. */
+		c->sws_override = true;
 		tcp_output(st, c);
 		return;
 	}

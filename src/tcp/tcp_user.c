@@ -243,8 +243,8 @@ static void window_update(struct us_stack *st, struct tcp_conn *c)
 	if (!tcp_synchronized(c->state) || c->state == TCP_TIME_WAIT ||
 	    c->fin_rcvd)
 		return;
-	uint32_t cur = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt
-						      : 0;
+	uint32_t cur =
+	    seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
 	uint32_t ws = c->ws_ok ? c->rcv_wscale : 0;
 	uint32_t space = US_MIN(tcp_rcv_space(c), 65535u << ws);
 	uint32_t sws = US_MIN(c->rcvbuf / 2, (uint32_t)c->rcv_mss);
@@ -467,7 +467,6 @@ int tcp_setopt(struct us_stack *st, struct tcp_conn *c, int level, int name,
 int tcp_getopt(struct us_stack *st, struct tcp_conn *c, int level, int name,
 	       void *val, socklen_t *len)
 {
-	(void)st;
 	if (level == SOL_SOCKET && name == SO_RCVBUF)
 		return put_int(val, len, (int)c->rcvbuf);
 	if (level == SOL_SOCKET && name == SO_SNDBUF)
@@ -477,6 +476,8 @@ int tcp_getopt(struct us_stack *st, struct tcp_conn *c, int level, int name,
 	switch (name) {
 	case TCP_NODELAY:
 		return put_int(val, len, c->nodelay);
+	case TCP_INFO:
+		return tcp_get_info(st, c, val, len);
 	case TCP_MAXSEG:
 		/* Linux: the current MSS once connected, else the user's
 		 * value or the default. */

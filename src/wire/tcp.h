@@ -62,7 +62,7 @@ struct tcp_hdr {
 /* Why tcp_parse refused a header (returned negated), one per counter. */
 enum tcp_parse_err {
 	TCP_ERR_SHORT = 1, /* fewer than 20 bytes */
-	TCP_ERR_OFF,       /* data offset < 5 or beyond the bytes received */
+	TCP_ERR_OFF,	   /* data offset < 5 or beyond the bytes received */
 };
 
 /* Parse and length-check: on 0 the whole header (h->doff bytes, options
@@ -110,7 +110,7 @@ static inline void tcp_emit(uint8_t *b, const struct tcp_hdr *h)
 
 struct tcp_opts {
 	uint8_t present; /* TCP_OPT_* */
-	uint8_t wscale;  /* clamped to TCP_MAX_WSCALE */
+	uint8_t wscale;	 /* clamped to TCP_MAX_WSCALE */
 	uint16_t mss;
 	uint32_t tsval, tsecr;
 };
@@ -150,8 +150,9 @@ static inline void tcp_parse_opts(const uint8_t *b, uint32_t n,
 			if (len == 3) {
 				o->present |= TCP_OPT_WS;
 				/* RFC 7323 2.3: above 14, use 14 (and log). */
-				o->wscale = v[0] > TCP_MAX_WSCALE ? TCP_MAX_WSCALE
-								  : v[0];
+				o->wscale = v[0] > TCP_MAX_WSCALE
+						? TCP_MAX_WSCALE
+						: v[0];
 			}
 			break;
 		case TCPOPT_SACK_PERM:
@@ -195,8 +196,8 @@ static inline uint32_t tcp_emit_syn_opts(uint8_t *b, uint16_t mss, int ws)
 static inline uint16_t tcp_csum4(uint32_t src, uint32_t dst, const void *tcp,
 				 uint32_t len)
 {
-	return csum_fold(csum_add(csum_pseudo4(src, dst, TCP_PROTO, len), tcp,
-				  len));
+	return csum_fold(
+	    csum_add(csum_pseudo4(src, dst, TCP_PROTO, len), tcp, len));
 }
 
 /* Fill the checksum of a complete segment whose checksum field is 0. */

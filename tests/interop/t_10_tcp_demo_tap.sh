@@ -4,7 +4,8 @@
 # a half-close: everything is sent and shut down with SHUT_WR before a
 # byte is read, so the whole echo flows after our FIN, and 100 MiB echoed
 # with matching SHA-256), and discard on port 9 (100 MiB taken, then the
-# service closes after our FIN). socat checks the echo as a second client.
+# service closes after our FIN). socat checks the echo and nc the discard
+# service as other kernel clients.
 . "$(dirname "$0")/lib.sh"
 . "$HERE/tcp_lib.sh"
 
@@ -40,6 +41,13 @@ ip netns exec "$KNS" $KTCP send --to "$UIP:9" --bytes $((100 << 20)) \
 grep -q '^received 0 ' "$T_TMP/discard.log" ||
 	fail "discard sent data back: $(grep '^received' "$T_TMP/discard.log")"
 log "discard 100 MiB: $(grep -h '^seconds' "$T_TMP/discard.log")"
+# nc (netcat-openbsd): -N shuts the socket down at the end of its input,
+# and nc exits once the service has closed after that FIN.
+head -c $((10 << 20)) /dev/zero |
+	timeout 20 ip netns exec "$KNS" nc -N "$UIP" 9 >"$T_TMP/nc.out" 2>&1 ||
+	{ show_log "$T_TMP/nc.out"; fail "nc to the discard service"; }
+[ -s "$T_TMP/nc.out" ] && fail "discard answered nc with data"
+log "nc: 10 MiB to discard, closed cleanly"
 
 demo_stop
 for c in tcp_rx_data_bytes tcp_tx_data_bytes tcp_retransmits tcp_rto \

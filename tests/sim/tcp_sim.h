@@ -10,9 +10,13 @@
  * - a bulk transfer driver on non-blocking sockets: a seeded pattern
  *   goes in at one end, SHA-256 of what comes out at the other is
  *   compared with SHA-256 of what went in;
- * - a discrete-event loop that also counts the applications' own work
- *   (bytes moved by send/recv) as activity, so the clock never jumps while
- *   an application still has something to do at the current instant;
+ * - a discrete-event loop (tsim_run) that also counts the applications'
+ *   own work (bytes moved by send/recv) as activity, so the clock never
+ *   jumps while an application still has something to do at the current
+ *   instant, and that turns both stacks at least twice at each instant
+ *   (frames B's turn releases towards A are read on the next turn);
+ * - simulations made on the heap (tsim_env_new) and finished by the cmocka
+ *   teardown tsim_teardown, also when an assertion ends a test early;
  * - the size scale: USTACK_SIM_SCALE=N divides every transfer size by N;
  *   under AddressSanitizer the default is 16 (64 MiB becomes 4 MiB).
  *
@@ -102,8 +106,10 @@ struct tsim_trace {
 	uint32_t win_max_flight;
 	struct tsim_rtx rtx[TSIM_RTX_LOG];
 	uint32_t nrtx;
-	/* The peer's advertised window (scaled once both sent WS). */
+	/* The peer's advertised window (scaled once both sent WS), and
+	 * ACKs that closed it (window 0). */
 	uint32_t max_peer_wnd;
+	uint64_t zero_wnd_acks;
 	/* Frames by kind. */
 	uint64_t syn_tx, rst_tx, rst_rx, fin_tx, tx_frames, rx_frames;
 	/* Relative seq of the Nth (1-based) data segment this side sent,
@@ -230,6 +236,8 @@ static inline void tsim_trace_frame(struct tsim_trace *t, const uint8_t *f,
 				w <<= t->ws_rx;
 			if (w > t->max_peer_wnd)
 				t->max_peer_wnd = w;
+			if (!w)
+				t->zero_wnd_acks++;
 		}
 		return;
 	}
@@ -507,14 +515,34 @@ static inline uint64_t tsim_pair_app(struct sim *s, void *arg, bool *done)
 	return 0;
 }
 
+/* Socket buffer sizes set before the handshake (0: the default): on A's
+ * socket, and on B's listener (the accepted socket inherits them). */
+struct tsim_bufs {
+	int a_sndbuf, a_rcvbuf, b_sndbuf, b_rcvbuf;
+};
+
+static inline int tsim_setbuf(struct us_stack *st, int fd, int name, int v)
+{
+	if (v && us_setsockopt(st, fd, SOL_SOCKET, name, &v, sizeof(v)) < 0) {
+		fprintf(stderr, "setsockopt(%d, %d): %s\n", name, v,
+			strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* A connection from A (client) to B:port (server), both ends
  * non-blocking; the listener is closed once the connection is accepted.
  * Returns 0, or -1 with a message. */
-static inline int tsim_connect(struct sim *s, uint16_t port,
-			       struct tsim_pair *p, uint64_t max_ns)
+static inline int tsim_connect_bufs(struct sim *s, uint16_t port,
+				    struct tsim_pair *p, uint64_t max_ns,
+				    const struct tsim_bufs *b)
 {
+	static const struct tsim_bufs none;
 	struct sockaddr_in to = sim_sin(SIM_IP_B, port);
 
+	if (!b)
+		b = &none;
 	p->sfd = p->cfd = -1;
 	p->cerr = 0;
 	p->lfd = tsim_listen(s->b, port, 16);
@@ -527,6 +555,11 @@ static inline int tsim_connect(struct sim *s, uint16_t port,
 		fprintf(stderr, "socket on A: %s\n", strerror(errno));
 		return -1;
 	}
+	if (tsim_setbuf(s->a, p->cfd, SO_SNDBUF, b->a_sndbuf) < 0 ||
+	    tsim_setbuf(s->a, p->cfd, SO_RCVBUF, b->a_rcvbuf) < 0 ||
+	    tsim_setbuf(s->b, p->lfd, SO_SNDBUF, b->b_sndbuf) < 0 ||
+	    tsim_setbuf(s->b, p->lfd, SO_RCVBUF, b->b_rcvbuf) < 0)
+		return -1;
 	if (us_connect(s->a, p->cfd, (struct sockaddr *)&to, sizeof(to)) == 0)
 		fprintf(stderr, "note: connect completed at once\n");
 	else if (errno != EINPROGRESS) {
@@ -546,6 +579,12 @@ static inline int tsim_connect(struct sim *s, uint16_t port,
 	us_close(s->b, p->lfd);
 	p->lfd = -1;
 	return 0;
+}
+
+static inline int tsim_connect(struct sim *s, uint16_t port,
+			       struct tsim_pair *p, uint64_t max_ns)
+{
+	return tsim_connect_bufs(s, port, p, max_ns, NULL);
 }
 
 /* TCP blocks alive in the engine (connections of any state, listeners). */
@@ -621,6 +660,7 @@ struct tsim_dir {
 	bool shut, eof;
 	int tx_err, rx_err;	 /* an unexpected errno, 0 if none */
 	uint64_t mismatch_at;	 /* first differing offset, or UINT64_MAX */
+	bool rx_paused;		 /* the receiving application does not read */
 	uint64_t t_start, t_eof; /* stack time of the first send, of EOF */
 	/* Stack time at which each eighth of total had been received. */
 	uint64_t t_eighth[9];
@@ -672,7 +712,7 @@ static inline uint64_t tsim_dir_pump(struct tsim_dir *d, uint64_t now)
 		d->shut = true;
 		work++;
 	}
-	while (!d->rx_err && !d->eof) {
+	while (!d->rx_err && !d->eof && !d->rx_paused) {
 		ssize_t r = us_recv(d->rx_st, d->rx_fd, buf, sizeof(buf), 0);
 		if (r > 0) {
 			sha256_update(&d->rx_hash, buf, (size_t)r);

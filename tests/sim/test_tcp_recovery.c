@@ -6,7 +6,8 @@
  *   sent again, by fast retransmit (RFC 5681 3.2) about one RTT later, no
  *   retransmission timeout fires, and the flight size once recovery is
  *   over (the congestion window) is about half the flight size at the
- *   loss (ssthresh = FlightSize / 2, RFC 5681 (4));
+ *   loss (ssthresh = FlightSize / 2, RFC 5681 (4)); cwnd and ssthresh
+ *   read through TCP_INFO say the same;
  * - two segments dropped in one window: the first is resent by fast
  *   retransmit, the second on the partial ACK one RTT later (NewReno,
  *   RFC 6582 3.2 step 3), still without a timeout;
@@ -115,7 +116,7 @@ static void test_one_drop_fast_retransmit(void **state)
 	printf("  after recovery: flight %u (window of %.0f ms from %.3f ms); "
 	       "TCP_INFO %s cwnd %u segs x mss %u, ssthresh %u\n",
 	       t->win_max_flight, RTT_NS / 1e6, t->win_from / 1e6,
-	       r->have_info ? "yes" : "not supported:", r->info.tcpi_snd_cwnd,
+	       r->have_info ? "yes" : "NOT SUPPORTED:", r->info.tcpi_snd_cwnd,
 	       r->info.tcpi_snd_mss, r->info.tcpi_snd_ssthresh);
 
 	/* Exactly the dropped segment, once. */
@@ -139,11 +140,20 @@ static void test_one_drop_fast_retransmit(void **state)
 	assert_true(t->win_from != 0);
 	assert_true(t->win_max_flight >= flight * 4 / 10);
 	assert_true(t->win_max_flight <= flight * 6 / 10 + 2 * mss);
-	if (r->have_info) {
+	/* The same through TCP_INFO (Linux's struct tcp_info), read right
+	 * after the ACK that ended recovery: cwnd and ssthresh about half
+	 * the flight, one segment retransmitted in all. */
+	assert_true(r->have_info);
+	{
 		uint64_t cwnd =
 		    (uint64_t)r->info.tcpi_snd_cwnd * r->info.tcpi_snd_mss;
+		uint64_t ssth =
+		    (uint64_t)r->info.tcpi_snd_ssthresh * r->info.tcpi_snd_mss;
 		assert_true(cwnd >= flight * 4 / 10);
 		assert_true(cwnd <= flight * 6 / 10 + 2 * mss);
+		assert_true(ssth >= flight * 4 / 10);
+		assert_true(ssth <= flight * 6 / 10 + mss);
+		assert_int_equal(r->info.tcpi_total_retrans, 1);
 	}
 	assert_int_equal(t->rst_tx + r->tr[1].rst_tx, 0);
 }

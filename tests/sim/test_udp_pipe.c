@@ -1,6 +1,8 @@
 /* UDP between two stacks on a pipe link, on a virtual clock: first
  * contact through ARP, every datagram size up to the maximum in both
- * directions, impaired links, unreachable next hops, closed ports. */
+ * directions, impaired links (every size from 1 to 65507 bytes through
+ * reordering, duplication and delay; corruption caught by the checksums),
+ * unreachable next hops, closed ports. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,7 +12,12 @@
 #include <cmocka.h>
 
 #include "sim/sim.h"
+#include "core/stack.h"
 #include "net/arp.h"
+#include "net/eth.h"
+#include "wire/arp.h"
+#include "wire/eth.h"
+#include "wire/udp.h"
 
 #define PORT_A 5000
 #define PORT_B 6000
@@ -73,7 +80,8 @@ static void teardown_sim(struct sim *s)
 static void test_first_contact(void **state)
 {
 	struct sim *s = setup_sim(NULL);
-	int fa = sim_udp(s->a, PORT_A, false), fb = sim_udp(s->b, PORT_B, false);
+	int fa = sim_udp(s->a, PORT_A, false),
+	    fb = sim_udp(s->b, PORT_B, false);
 	struct sockaddr_in to = sim_sin(SIM_IP_B, PORT_B), from;
 	socklen_t flen = sizeof(from);
 	uint8_t buf[100], rbuf[200];
@@ -91,8 +99,7 @@ static void test_first_contact(void **state)
 	assert_int_equal(sim_stat(s->a, "udp_tx"), 1);
 
 	run_until_readable(s, s->b, fb, 100 * SIM_MS);
-	assert_int_equal(arp_lookup(s->a, sim_ip(SIM_IP_B), mac),
-			 ARP_RESOLVED);
+	assert_int_equal(arp_lookup(s->a, sim_ip(SIM_IP_B), mac), ARP_RESOLVED);
 	assert_int_equal(sim_stat(s->a, "arp_tx_request"), 1);
 	assert_int_equal(sim_stat(s->b, "arp_tx_reply"), 1);
 	assert_true(sim_stat(s->b, "arp_rx") >= 1);
@@ -109,9 +116,9 @@ static void test_first_contact(void **state)
 	assert_int_equal(sim_stat(s->b, "udp_rx"), 1);
 
 	/* The answer needs no ARP: B learnt A from the request. */
-	assert_int_equal(us_sendto(s->b, fb, "pong", 4, 0,
-				   (struct sockaddr *)&from, flen),
-			 4);
+	assert_int_equal(
+	    us_sendto(s->b, fb, "pong", 4, 0, (struct sockaddr *)&from, flen),
+	    4);
 	run_until_readable(s, s->a, fa, 10 * SIM_MS);
 	assert_int_equal(us_recv(s->a, fa, rbuf, sizeof(rbuf), 0), 4);
 	assert_memory_equal(rbuf, "pong", 4);
@@ -119,7 +126,7 @@ static void test_first_contact(void **state)
 	teardown_sim(s);
 }
 
-static const uint32_t sizes[] = {0,    1,    2,     100,   1472, 1473,
+static const uint32_t sizes[] = {0,    1,    2,	    100,   1472, 1473,
 				 1480, 8000, 30000, 65000, 65507};
 
 static void exchange_sizes(struct sim *s, struct us_stack *tx, int ftx,
@@ -151,7 +158,8 @@ static void exchange_sizes(struct sim *s, struct us_stack *tx, int ftx,
 static void test_sizes_both_ways(void **state)
 {
 	struct sim *s = setup_sim(NULL);
-	int fa = sim_udp(s->a, PORT_A, false), fb = sim_udp(s->b, PORT_B, false);
+	int fa = sim_udp(s->a, PORT_A, false),
+	    fb = sim_udp(s->b, PORT_B, false);
 	static uint8_t big[65600];
 	struct sockaddr_in to = sim_sin(SIM_IP_B, PORT_B);
 
@@ -179,8 +187,8 @@ static void test_sizes_both_ways(void **state)
 struct collector {
 	struct us_stack *st;
 	int fd;
-	uint32_t n;             /* datagrams sent */
-	uint32_t *seen;         /* times each arrived */
+	uint32_t n;	/* datagrams sent */
+	uint32_t *seen; /* times each arrived */
 	uint32_t received, dups, bad;
 };
 
@@ -248,11 +256,11 @@ static void impaired_run(struct sim *s, struct collector *c, uint32_t n,
 static void test_dup_reorder_delay(void **state)
 {
 	struct us_impair imp = {
-		.seed = 11,
-		.dup = 0.05,
-		.reorder = 0.1,
-		.delay_us = 5000,
-		.jitter_us = 2000,
+	    .seed = 11,
+	    .dup = 0.05,
+	    .reorder = 0.1,
+	    .delay_us = 5000,
+	    .jitter_us = 2000,
 	};
 	struct sim_opts o = {.imp_a = &imp, .imp_b = &imp};
 	struct sim *s = setup_sim(&o);
@@ -274,6 +282,264 @@ static void test_dup_reorder_delay(void **state)
 	assert_int_equal(sim_stat(s->b, "udp_drop_csum"), 0);
 	assert_int_equal(sim_stat(s->b, "udp_drop_rcvbuf"), 0);
 	free(c.seen);
+	teardown_sim(s);
+}
+
+/* Distinct sizes from 1 to 65507 bytes, so that a datagram's length says
+ * which one it is: the smallest; each fragment boundary at MTU 1500 (a
+ * datagram of k * 1480 - 8 bytes fills k fragments exactly) and both its
+ * neighbours; a pseudo-random spread; and the largest, which take 45
+ * fragments. In a shuffled order. */
+static uint32_t size_set(uint32_t *out)
+{
+	static bool used[UDP_MAX_PAYLOAD + 1];
+	uint32_t n = 0, v;
+
+#define ADD(x)                                                                 \
+	do {                                                                   \
+		v = (x);                                                       \
+		if (v >= 1 && v <= UDP_MAX_PAYLOAD && !used[v]) {              \
+			used[v] = true;                                        \
+			out[n++] = v;                                          \
+		}                                                              \
+	} while (0)
+	memset(used, 0, sizeof(used));
+	for (uint32_t i = 1; i <= 16; i++)
+		ADD(i);
+	for (uint32_t k = 1; k <= 45; k++) {
+		ADD(k * 1480 - 9);
+		ADD(k * 1480 - 8);
+		ADD(k * 1480 - 7);
+	}
+	for (uint32_t i = 0; i < 150; i++)
+		ADD(1 + (uint32_t)((i * 2654435761ull) % UDP_MAX_PAYLOAD));
+	/* 45 fragments: more than 44 * 1480 - 8 bytes. */
+	for (v = 44 * 1480 - 7; v < UDP_MAX_PAYLOAD; v += 41)
+		ADD(v);
+	ADD(UDP_MAX_PAYLOAD - 1);
+	ADD(UDP_MAX_PAYLOAD);
+#undef ADD
+	for (uint32_t i = n - 1; i > 0; i--) {
+		uint32_t j =
+		    (uint32_t)((i * 0x9e3779b97f4a7c15ull) >> 40) % (i + 1);
+		uint32_t t = out[i];
+		out[i] = out[j];
+		out[j] = t;
+	}
+	return n;
+}
+
+/* The receiver of a sized run: each datagram is told by its length. */
+struct by_len {
+	struct us_stack *st;
+	int fd;
+	uint32_t seen[UDP_MAX_PAYLOAD + 1];
+	uint32_t received, dups, bad;
+};
+
+static bool drain_by_len(struct sim *s, void *arg)
+{
+	static uint8_t rbuf[65536];
+	struct by_len *c = arg;
+	ssize_t r;
+
+	(void)s;
+	while ((r = us_recv(c->st, c->fd, rbuf, sizeof(rbuf), 0)) >= 0) {
+		if (r < 1 || r > UDP_MAX_PAYLOAD ||
+		    !intact(rbuf, (uint32_t)r, (uint32_t)r)) {
+			c->bad++;
+			continue;
+		}
+		if (c->seen[r]++)
+			c->dups++;
+		else
+			c->received++;
+	}
+	assert_int_equal(errno, EAGAIN);
+	return false;
+}
+
+static void sized_run(struct sim *s, struct us_stack *tx, struct us_stack *rx,
+		      const char *rx_ip, const uint32_t *sizes_, uint32_t n,
+		      struct by_len *c)
+{
+	static uint8_t buf[65536];
+	int ftx = sim_udp(tx, 0, false);
+	struct sockaddr_in to = sim_sin(rx_ip, PORT_B);
+	int big = 8 << 20;
+
+	memset(c, 0, sizeof(*c));
+	c->st = rx;
+	c->fd = sim_udp(rx, PORT_B, false);
+	assert_true(ftx >= 0 && c->fd >= 0);
+	/* Room for a burst of the largest datagrams: what is measured is
+	 * the network layer, not the socket's buffer. */
+	assert_int_equal(
+	    us_setsockopt(rx, c->fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big)),
+	    0);
+	/* First contact (ARP) before the run: a burst of 45-fragment
+	 * datagrams would overflow the queue of packets waiting for it. */
+	struct sockaddr_in warm = sim_sin(rx_ip, PORT_B + 1);
+	assert_int_equal(us_sendto(tx, ftx, "x", 1, 0, (struct sockaddr *)&warm,
+				   sizeof(warm)),
+			 1);
+	sim_run(s, 100 * SIM_MS);
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t len = sizes_[i];
+		fill(buf, len, len);
+		assert_int_equal(us_sendto(tx, ftx, buf, len, 0,
+					   (struct sockaddr *)&to, sizeof(to)),
+				 (ssize_t)len);
+		sim_run_until(s, drain_by_len, c, SIM_MS);
+	}
+	sim_run_until(s, drain_by_len, c, 5 * SIM_S);
+	drain_by_len(s, c);
+	us_close(tx, ftx);
+	us_close(rx, c->fd);
+}
+
+static void test_all_sizes_dup_reorder_delay(void **state)
+{
+	struct us_impair imp = {
+	    .seed = 23,
+	    .dup = 0.05,
+	    .reorder = 0.1,
+	    .delay_us = 5000,
+	    .jitter_us = 2000,
+	};
+	struct sim_opts o = {.imp_a = &imp, .imp_b = &imp};
+	struct sim *s = setup_sim(&o);
+	static uint32_t set[512];
+	static struct by_len c;
+	uint32_t n = size_set(set), n45 = 0;
+
+	(void)state;
+	for (uint32_t i = 0; i < n; i++)
+		n45 += set[i] > 44 * 1480 - 8;
+	assert_true(n > 250 && n45 >= 10);
+	/* Both ways: A's fragments meet B's impaired link on the way back
+	 * only as ARP, so each direction gets its own run. */
+	sized_run(s, s->a, s->b, SIM_IP_B, set, n, &c);
+	print_message("A->B: %u sizes (%u of 45 fragments), %u arrived, %u "
+		      "twice; B: frag_dup %llu\n",
+		      n, n45, c.received, c.dups,
+		      (unsigned long long)sim_stat(s->b, "frag_dup"));
+	assert_int_equal(c.bad, 0);
+	assert_int_equal(c.received, n);
+	for (uint32_t i = 0; i < n; i++)
+		assert_true(c.seen[set[i]] >= 1);
+	sized_run(s, s->b, s->a, SIM_IP_A, set, n, &c);
+	assert_int_equal(c.bad, 0);
+	assert_int_equal(c.received, n);
+
+	struct us_impair_stats is;
+	assert_int_equal(us_impair_stats(s->da, &is), 0);
+	assert_true(is.dup > 0 && is.reorder > 0);
+	/* Duplicated fragments are recognised as such; they never kill a
+	 * datagram (that would be a loss, and there is none here). */
+	assert_true(sim_stat(s->b, "frag_dup") > 0);
+	assert_int_equal(sim_stat(s->a, "frag_drop_overlap"), 0);
+	assert_int_equal(sim_stat(s->b, "frag_drop_overlap"), 0);
+	assert_int_equal(sim_stat(s->b, "frag_drop_mem"), 0);
+	assert_int_equal(sim_stat(s->b, "udp_drop_csum"), 0);
+	assert_int_equal(sim_stat(s->b, "udp_drop_rcvbuf"), 0);
+	teardown_sim(s);
+}
+
+/* Teach st that ip is at mac, as an ARP request for st's address from it
+ * would. ARP carries no checksum, so a corrupted ARP packet cannot be
+ * told from a true one: the corruption test makes its mappings this way
+ * and corrupts only what carries a checksum. */
+static void arp_seed(struct us_stack *st, uint32_t ip, const uint8_t mac[6])
+{
+	struct us_pbuf *p = pbuf_alloc(&st->pool, ETH_HDR_LEN + ARP_PKT_LEN, 0);
+	struct eth_hdr e;
+	struct arp_pkt a;
+
+	assert_non_null(p);
+	memcpy(e.dst, st->mac, 6);
+	memcpy(e.src, mac, 6);
+	e.type = ETH_P_ARPT;
+	eth_emit(p->data, &e);
+	arp_pkt_set(&a, ARP_OP_REQUEST, mac, ip, NULL, st->ip);
+	arp_emit(p->data + ETH_HDR_LEN, &a);
+	p->len = ETH_HDR_LEN + ARP_PKT_LEN;
+	eth_input(st, p);
+}
+
+static void test_corruption_caught(void **state)
+{
+	/* Everything A sends has one byte flipped past its Ethernet
+	 * header. */
+	struct us_impair imp = {.seed = 3, .corrupt = 1.0, .delay_us = 100};
+	struct sim_opts o = {.imp_a = &imp};
+	struct sim *s = setup_sim(&o);
+	static uint8_t buf[8000], rbuf[65536];
+	uint8_t mac_a[6], mac_b[6];
+	int fa = sim_udp(s->a, PORT_A, false),
+	    fb = sim_udp(s->b, PORT_B, false);
+	int fc = sim_udp(s->b, 0, false);
+	struct sockaddr_in to_b = sim_sin(SIM_IP_B, PORT_B);
+	struct sockaddr_in closed_a = sim_sin(SIM_IP_A, 7777);
+	uint32_t delivered = 0;
+	ssize_t r;
+
+	(void)state;
+	assert_true(fa >= 0 && fb >= 0 && fc >= 0);
+	us_stack_mac(s->a, mac_a);
+	us_stack_mac(s->b, mac_b);
+	arp_seed(s->a, sim_ip(SIM_IP_B), mac_b);
+	arp_seed(s->b, sim_ip(SIM_IP_A), mac_a);
+	sim_run(s, 10 * SIM_MS);
+
+	/* UDP from A, one fragment to six: each corrupted frame must be
+	 * caught by the IPv4 header checksum or the UDP checksum (over the
+	 * reassembled datagram). */
+	for (uint32_t i = 0; i < 200; i++) {
+		uint32_t len = 1 + (i * 7919u) % sizeof(buf);
+		fill(buf, len, len);
+		assert_int_equal(us_sendto(s->a, fa, buf, len, 0,
+					   (struct sockaddr *)&to_b,
+					   sizeof(to_b)),
+				 (ssize_t)len);
+		sim_run(s, 2 * SIM_MS);
+		/* A flip that turns the checksum field into 0 ("none")
+		 * lets the intact data through: allowed, and checked. */
+		while ((r = us_recv(s->b, fb, rbuf, sizeof(rbuf), 0)) >= 0) {
+			assert_true(intact(rbuf, (uint32_t)r, (uint32_t)r));
+			delivered++;
+		}
+	}
+	/* ICMP from A: port unreachable for B's datagrams to a closed port,
+	 * 20 ms apart to stay under A's rate limit. A connected socket would
+	 * report ECONNREFUSED for any that got through. */
+	assert_int_equal(us_connect(s->b, fc, (struct sockaddr *)&closed_a,
+				    sizeof(closed_a)),
+			 0);
+	for (uint32_t i = 0; i < 100; i++) {
+		assert_int_equal(us_send(s->b, fc, buf, 1 + i, 0),
+				 (ssize_t)(1 + i));
+		sim_run(s, 20 * SIM_MS);
+	}
+	assert_int_equal(us_recv(s->b, fc, rbuf, sizeof(rbuf), 0), -1);
+	assert_int_equal(errno, EAGAIN);
+
+	uint64_t ip_csum = sim_stat(s->b, "ip4_drop_csum");
+	uint64_t udp_csum = sim_stat(s->b, "udp_drop_csum");
+	uint64_t icmp_csum = sim_stat(s->b, "icmp_drop_csum");
+	print_message("corrupt: A sent %llu IPv4 packets; B dropped ip4 %llu, "
+		      "udp %llu, icmp %llu on checksums; %u datagrams "
+		      "delivered intact\n",
+		      (unsigned long long)sim_stat(s->a, "ip4_tx"),
+		      (unsigned long long)ip_csum, (unsigned long long)udp_csum,
+		      (unsigned long long)icmp_csum, delivered);
+	assert_int_equal(sim_stat(s->a, "icmp_unreach_tx"), 100);
+	assert_true(ip_csum > 0 && udp_csum > 0 && icmp_csum > 0);
+	assert_int_equal(sim_stat(s->b, "icmp_err_rx"), 0);
+	assert_true(delivered <= 2);
+	struct us_impair_stats is;
+	assert_int_equal(us_impair_stats(s->da, &is), 0);
+	assert_int_equal(is.corrupt, sim_stat(s->a, "dev_tx_frames"));
 	teardown_sim(s);
 }
 
@@ -314,9 +580,9 @@ static void test_unresolvable_blocking(void **state)
 	assert_true(fd >= 0);
 	/* Nobody answers ARP for .99: the blocking send drives A through
 	 * its retries (on the virtual clock) and reports the failure. */
-	assert_int_equal(us_sendto(s->a, fd, "x", 1, 0, (struct sockaddr *)&to,
-				   sizeof(to)),
-			 -1);
+	assert_int_equal(
+	    us_sendto(s->a, fd, "x", 1, 0, (struct sockaddr *)&to, sizeof(to)),
+	    -1);
 	assert_int_equal(errno, EHOSTUNREACH);
 	assert_true(sim_now(s) - t0 >= 2 * SIM_S);
 	assert_true(sim_now(s) - t0 <= 10 * SIM_S);
@@ -324,16 +590,16 @@ static void test_unresolvable_blocking(void **state)
 	assert_int_equal(sim_stat(s->a, "arp_tx_request"), 3);
 	/* While the failure is remembered, sends fail at once. */
 	uint64_t t1 = sim_now(s);
-	assert_int_equal(us_sendto(s->a, fd, "x", 1, 0, (struct sockaddr *)&to,
-				   sizeof(to)),
-			 -1);
+	assert_int_equal(
+	    us_sendto(s->a, fd, "x", 1, 0, (struct sockaddr *)&to, sizeof(to)),
+	    -1);
 	assert_int_equal(errno, EHOSTUNREACH);
 	assert_int_equal(sim_now(s), t1);
 	/* The failure was the call's answer, not a pending error. */
 	int err = -1;
 	socklen_t len = sizeof(err);
 	assert_int_equal(
-		us_getsockopt(s->a, fd, SOL_SOCKET, SO_ERROR, &err, &len), 0);
+	    us_getsockopt(s->a, fd, SOL_SOCKET, SO_ERROR, &err, &len), 0);
 	assert_int_equal(err, 0);
 	teardown_sim(s);
 }
@@ -357,18 +623,18 @@ static void test_unresolvable_nonblocking(void **state)
 				   (struct sockaddr *)&to, sizeof(to)),
 			 3);
 	assert_int_equal(
-		us_getsockopt(s->a, fd, SOL_SOCKET, SO_ERROR, &err, &len), 0);
+	    us_getsockopt(s->a, fd, SOL_SOCKET, SO_ERROR, &err, &len), 0);
 	assert_int_equal(err, 0);
 	assert_true(sim_run_until(s, arp_failed, NULL, 10 * SIM_S));
 	/* Let ARP's failure hold pass too: the socket must not lose it. */
 	sim_run(s, 5 * SIM_S);
 	len = sizeof(err);
 	assert_int_equal(
-		us_getsockopt(s->a, fd, SOL_SOCKET, SO_ERROR, &err, &len), 0);
+	    us_getsockopt(s->a, fd, SOL_SOCKET, SO_ERROR, &err, &len), 0);
 	assert_int_equal(err, EHOSTUNREACH);
 	/* Read and clear. */
 	assert_int_equal(
-		us_getsockopt(s->a, fd, SOL_SOCKET, SO_ERROR, &err, &len), 0);
+	    us_getsockopt(s->a, fd, SOL_SOCKET, SO_ERROR, &err, &len), 0);
 	assert_int_equal(err, 0);
 	/* The hold is over: a new send is a new attempt. */
 	assert_int_equal(us_sendto(s->a, fd, "abc", 3, 0,
@@ -392,9 +658,9 @@ static void test_port_unreachable(void **state)
 	uint8_t b[16];
 
 	(void)state;
-	assert_int_equal(us_connect(s->a, fc, (struct sockaddr *)&closed,
-				    sizeof(closed)),
-			 0);
+	assert_int_equal(
+	    us_connect(s->a, fc, (struct sockaddr *)&closed, sizeof(closed)),
+	    0);
 	assert_int_equal(us_send(s->a, fc, "hello", 5, 0), 5);
 	assert_true(sim_run_until(s, refused_seen, NULL, SIM_S));
 	assert_int_equal(sim_stat(s->b, "udp_drop_no_port"), 1);
@@ -423,7 +689,7 @@ static void test_port_unreachable(void **state)
 	int err = -1;
 	socklen_t len = sizeof(err);
 	assert_int_equal(
-		us_getsockopt(s->a, fu, SOL_SOCKET, SO_ERROR, &err, &len), 0);
+	    us_getsockopt(s->a, fu, SOL_SOCKET, SO_ERROR, &err, &len), 0);
 	assert_int_equal(err, 0);
 	teardown_sim(s);
 }
@@ -441,12 +707,57 @@ static void test_to_self(void **state)
 				   (struct sockaddr *)&to, sizeof(to)),
 			 sizeof(buf));
 	run_until_readable(s, s->a, f1, 10 * SIM_MS);
-	assert_int_equal(us_recv(s->a, f1, rbuf, sizeof(rbuf), 0),
-			 sizeof(buf));
+	assert_int_equal(us_recv(s->a, f1, rbuf, sizeof(rbuf), 0), sizeof(buf));
 	assert_memory_equal(rbuf, buf, sizeof(buf));
 	/* Never on the wire. */
 	assert_int_equal(sim_stat(s->b, "udp_rx"), 0);
 	assert_int_equal(sim_stat(s->a, "arp_tx_request"), 0);
+	teardown_sim(s);
+}
+
+static const uint8_t set_mac[6] = {0x02, 0x00, 0x5e, 0x10, 0x20, 0x30};
+
+static void mac_tweak(struct us_config *cfg, int side, void *arg)
+{
+	(void)arg;
+	if (side == 1)
+		memcpy(cfg->mac, set_mac, 6);
+}
+
+/* A pipe end has no MAC of its own: each stack picks a locally
+ * administered unicast one (IEEE 802: 0x02 set, 0x01 clear in the first
+ * octet), different for the two; cfg.mac overrides. */
+static void test_mac_choice(void **state)
+{
+	struct sim_opts o = {.tweak = mac_tweak};
+	struct sim *s = setup_sim(NULL);
+	uint8_t ma[6], mb[6];
+
+	(void)state;
+	us_stack_mac(s->a, ma);
+	us_stack_mac(s->b, mb);
+	assert_true((ma[0] & 0x02) && !(ma[0] & 0x01));
+	assert_true((mb[0] & 0x02) && !(mb[0] & 0x01));
+	assert_memory_not_equal(ma, mb, 6);
+	teardown_sim(s);
+
+	s = setup_sim(&o);
+	us_stack_mac(s->a, ma);
+	us_stack_mac(s->b, mb);
+	assert_true((ma[0] & 0x02) && !(ma[0] & 0x01));
+	assert_memory_equal(mb, set_mac, 6);
+	/* And it is the one the peer learns. */
+	uint8_t learnt[6];
+	int fa = sim_udp(s->a, 0, false), fb = sim_udp(s->b, PORT_B, false);
+	struct sockaddr_in to = sim_sin(SIM_IP_B, PORT_B);
+	assert_true(fa >= 0 && fb >= 0);
+	assert_int_equal(
+	    us_sendto(s->a, fa, "m", 1, 0, (struct sockaddr *)&to, sizeof(to)),
+	    1);
+	run_until_readable(s, s->b, fb, 100 * SIM_MS);
+	assert_int_equal(arp_lookup(s->a, sim_ip(SIM_IP_B), learnt),
+			 ARP_RESOLVED);
+	assert_memory_equal(learnt, set_mac, 6);
 	teardown_sim(s);
 }
 
@@ -459,9 +770,9 @@ static void test_rcvtimeo_virtual(void **state)
 	uint64_t t0 = sim_now(s);
 
 	(void)state;
-	assert_int_equal(us_setsockopt(s->a, fd, SOL_SOCKET, SO_RCVTIMEO, &tv,
-				       sizeof(tv)),
-			 0);
+	assert_int_equal(
+	    us_setsockopt(s->a, fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)),
+	    0);
 	assert_int_equal(us_recv(s->a, fd, b, sizeof(b), 0), -1);
 	assert_int_equal(errno, EAGAIN);
 	uint64_t waited = sim_now(s) - t0;
@@ -472,15 +783,18 @@ static void test_rcvtimeo_virtual(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_first_contact),
-		cmocka_unit_test(test_sizes_both_ways),
-		cmocka_unit_test(test_dup_reorder_delay),
-		cmocka_unit_test(test_loss),
-		cmocka_unit_test(test_unresolvable_blocking),
-		cmocka_unit_test(test_unresolvable_nonblocking),
-		cmocka_unit_test(test_port_unreachable),
-		cmocka_unit_test(test_to_self),
-		cmocka_unit_test(test_rcvtimeo_virtual),
+	    cmocka_unit_test(test_first_contact),
+	    cmocka_unit_test(test_sizes_both_ways),
+	    cmocka_unit_test(test_dup_reorder_delay),
+	    cmocka_unit_test(test_all_sizes_dup_reorder_delay),
+	    cmocka_unit_test(test_corruption_caught),
+	    cmocka_unit_test(test_loss),
+	    cmocka_unit_test(test_unresolvable_blocking),
+	    cmocka_unit_test(test_unresolvable_nonblocking),
+	    cmocka_unit_test(test_port_unreachable),
+	    cmocka_unit_test(test_to_self),
+	    cmocka_unit_test(test_rcvtimeo_virtual),
+	    cmocka_unit_test(test_mac_choice),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,8 +27,8 @@
 
 #define TH_IP_A 0x0a000002u /* host order */
 #define TH_IP_B 0x0a000001u
-#define TH_ISS 0x10000000u  /* A's fixed ISN */
-#define TH_IRS 0x50000000u  /* B's ISN in the tests */
+#define TH_ISS 0x10000000u /* A's fixed ISN */
+#define TH_IRS 0x50000000u /* B's ISN in the tests */
 #define TH_PORT_A 80
 #define TH_PORT_B 40000
 #define TH_MAXF 16
@@ -44,7 +44,7 @@ struct th_seg {
 	uint16_t sport, dport;
 	uint32_t len;
 	uint8_t data[2048];
-	int mss, ws;      /* options; -1 when absent */
+	int mss, ws; /* options; -1 when absent */
 	bool sack_ok;
 };
 
@@ -53,11 +53,11 @@ struct th {
 	struct us_stack *a, *b;
 	struct tcp_conn *c, *l; /* connection under test, listener */
 	uint16_t port_a, port_b;
-	uint32_t irs;           /* B's initial sequence number */
-	uint32_t snd;           /* B's next sequence number */
-	uint32_t rcv;           /* what B acknowledges */
+	uint32_t irs; /* B's initial sequence number */
+	uint32_t snd; /* B's next sequence number */
+	uint32_t rcv; /* what B acknowledges */
 	uint64_t t0;
-	int rcvbuf;             /* th_passive: the listener's SO_RCVBUF */
+	int rcvbuf; /* th_passive: the listener's SO_RCVBUF */
 };
 
 /* ---- frames ---------------------------------------------------------- */
@@ -114,8 +114,8 @@ static inline uint16_t th_tcp_csum(uint32_t src, uint32_t dst,
 
 /* Options B puts in a segment. */
 struct th_opts {
-	int mss;  /* 0: none */
-	int ws;   /* -1: none */
+	int mss; /* 0: none */
+	int ws;	 /* -1: none */
 	bool bad_csum;
 	int doff; /* 0: computed; else the data offset field (words) */
 };
@@ -192,8 +192,8 @@ static inline void th_arp(struct th *h, uint16_t op)
 {
 	uint8_t f[42] = {0};
 
-	memcpy(f, op == 1 ? (const uint8_t *)"\xff\xff\xff\xff\xff\xff"
-			  : TH_MAC_A,
+	memcpy(f,
+	       op == 1 ? (const uint8_t *)"\xff\xff\xff\xff\xff\xff" : TH_MAC_A,
 	       6);
 	memcpy(f + 6, TH_MAC_B, 6);
 	th_put16(f + 12, 0x0806);
@@ -276,12 +276,12 @@ static inline bool th_out(struct th *h, struct th_seg *s)
 }
 
 /* Assert the next segment's flags, seq and ack; returns it in *s. */
-#define TH_EXPECT(h, s, fl, sq, ak)                                       \
-	do {                                                              \
-		assert_true(th_out((h), (s)));                            \
-		assert_int_equal((s)->flags, (fl));                       \
-		assert_int_equal((s)->seq, (uint32_t)(sq));               \
-		assert_int_equal((s)->ack, (uint32_t)(ak));               \
+#define TH_EXPECT(h, s, fl, sq, ak)                                            \
+	do {                                                                   \
+		assert_true(th_out((h), (s)));                                 \
+		assert_int_equal((s)->flags, (fl));                            \
+		assert_int_equal((s)->seq, (uint32_t)(sq));                    \
+		assert_int_equal((s)->ack, (uint32_t)(ak));                    \
 	} while (0)
 
 /* A sent nothing. */
@@ -290,8 +290,9 @@ static inline void th_none(struct th *h)
 	struct th_seg s;
 	bool any = th_out(h, &s);
 	if (any)
-		fprintf(stderr, "unexpected segment: flags %#x seq %u ack %u "
-				"len %u\n",
+		fprintf(stderr,
+			"unexpected segment: flags %#x seq %u ack %u "
+			"len %u\n",
 			s.flags, s.seq, s.ack, s.len);
 	assert_false(any);
 }
@@ -402,9 +403,9 @@ static inline void th_syn(struct th *h, int ws)
 	struct th_seg s;
 
 	th_inject_raw(h, TCP_SYN, h->irs, 0, 65535, NULL, 0, &o);
-	TH_EXPECT(h, &s, TCP_SYN | TCP_ACK, TH_ISS, h->irs + 1);
+	TH_EXPECT(h, &s, TCP_SYN | TCP_ACK, h->a->tcp->isn, h->irs + 1);
 	h->snd = h->irs + 1;
-	h->rcv = TH_ISS + 1;
+	h->rcv = h->a->tcp->isn + 1;
 }
 
 /* A passive open completed: h->c is ESTABLISHED and accepted. */
@@ -433,11 +434,11 @@ static inline void th_connect(struct th *h)
 	assert_non_null(h->c);
 	assert_int_equal(tcp_bind(h->a, h->c, &la, h->port_a, false), 0);
 	assert_int_equal(tcp_connect(h->a, h->c, &ra, h->port_b), 0);
-	TH_EXPECT(h, &s, TCP_SYN, TH_ISS, 0);
+	TH_EXPECT(h, &s, TCP_SYN, h->a->tcp->isn, 0);
 	assert_int_equal(s.mss, 1460);
 	assert_true(s.ws >= 0);
 	assert_int_equal(h->c->state, TCP_SYN_SENT);
-	h->rcv = TH_ISS + 1;
+	h->rcv = h->a->tcp->isn + 1;
 }
 
 /* A's active open completed (B offers no window scale). */
@@ -447,10 +448,10 @@ static inline void th_active(struct th *h)
 	struct th_seg s;
 
 	th_connect(h);
-	th_inject_raw(h, TCP_SYN | TCP_ACK, h->irs, TH_ISS + 1, 65535, NULL, 0,
-		      &o);
+	th_inject_raw(h, TCP_SYN | TCP_ACK, h->irs, h->a->tcp->isn + 1, 65535,
+		      NULL, 0, &o);
 	h->snd = h->irs + 1;
-	TH_EXPECT(h, &s, TCP_ACK, TH_ISS + 1, h->snd);
+	TH_EXPECT(h, &s, TCP_ACK, h->a->tcp->isn + 1, h->snd);
 	assert_int_equal(h->c->state, TCP_ESTABLISHED);
 }
 

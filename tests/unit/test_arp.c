@@ -572,6 +572,115 @@ static void test_cache_bound_evicts_idle(void **state)
 	nh_destroy(h);
 }
 
+/* A flood of requests for our address from ever new senders (a
+ * pseudo-random permutation of a /16) far beyond the cache's size: every
+ * request is answered, the cache stays at its bound, entries with packets
+ * waiting survive, and nothing is dropped. */
+static void test_flood_bounded(void **state)
+{
+	(void)state;
+	struct nh *h = nh_create(NULL, 0);
+	const uint32_t n = 4 * ARP_MAX_ENTRIES;
+	uint32_t base = ntohl(inet_addr("10.0.0.0"));
+	uint32_t pend1 = inet_addr("10.0.0.77"), pend2 = inet_addr("10.0.0.78");
+	uint8_t f[64], mac[6] = {0x02, 0x5a, 0, 0, 0, 0};
+	uint32_t entries = 0;
+
+	h->st->netmask = inet_addr("255.255.0.0");
+	resolve_peer(h);
+	/* Two resolutions under way, a packet waiting on each. */
+	assert_int_equal(send_tagged(h, pend1, 0x71), 0);
+	assert_int_equal(send_tagged(h, pend2, 0x72), 0);
+	nh_clear_tx(h);
+	nh_mark(h);
+	for (uint32_t i = 0; i < n; i++) {
+		/* 7919 is prime to 0xfd00: no sender repeats. */
+		uint32_t ip = htonl(base + 0x100 + (i * 7919u) % 0xfd00u);
+		wr32(mac + 2, i * 2654435761u);
+		nh_inject(
+		    h, f,
+		    nh_arp(f, BCAST_MAC, ARP_OP_REQUEST, mac, ip, NULL, NH_IP));
+		nh_flush(h);
+		assert_int_equal(h->ntx, 1);
+		check_arp(h, 0, mac, ARP_OP_REPLY, mac, ip);
+		nh_clear_tx(h);
+		assert_int_equal(arp_lookup(h->st, ip, NULL), ARP_RESOLVED);
+		if (i % 256 == 0)
+			nh_advance_ms(h, 1);
+	}
+	nh_expect(h, "eth_rx", (int)n, "arp_rx", (int)n, "arp_tx_reply", (int)n,
+		  "eth_tx", (int)n, NULL);
+	/* Every entry there is is one of these: count them. */
+	for (uint32_t i = 0; i < n; i++)
+		entries +=
+		    arp_lookup(h->st,
+			       htonl(base + 0x100 + (i * 7919u) % 0xfd00u),
+			       NULL) != ARP_NONE;
+	entries += arp_lookup(h->st, PEER_IP, NULL) != ARP_NONE;
+	assert_int_equal(arp_lookup(h->st, pend1, NULL), ARP_PENDING);
+	assert_int_equal(arp_lookup(h->st, pend2, NULL), ARP_PENDING);
+	assert_int_equal(entries + 2, ARP_MAX_ENTRIES);
+	/* The oldest senders gave way to the newest. */
+	assert_int_equal(arp_lookup(h->st, htonl(base + 0x100), NULL),
+			 ARP_NONE);
+	/* The waiting packets still go once their answers come. */
+	inject_reply(h, PEER_MAC, pend1);
+	nh_flush(h);
+	assert_int_equal(h->ntx, 1);
+	check_ip(h, 0, PEER_MAC, 0x71);
+	nh_destroy(h);
+}
+
+/* When every entry has packets waiting, a new sender cannot be learnt:
+ * its request is answered all the same, and the loss counted. */
+static void test_cache_full_of_pending(void **state)
+{
+	(void)state;
+	struct nh *h = nh_create(NULL, 0);
+	uint32_t base = ntohl(inet_addr("10.0.0.0"));
+	uint32_t asker = inet_addr("10.0.200.1");
+	uint8_t f[64];
+
+	h->st->netmask = inet_addr("255.255.0.0");
+	for (uint32_t i = 0; i < ARP_MAX_ENTRIES; i++) {
+		/* Past ARP_QUEUE_TOTAL the packet is dropped, but the
+		 * resolution is under way all the same. */
+		int rc = send_tagged(h, htonl(base + 0x100 + i), 1);
+		assert_true(rc == 0 || rc == -ENOBUFS);
+		assert_int_equal(
+		    arp_lookup(h->st, htonl(base + 0x100 + i), NULL),
+		    ARP_PENDING);
+	}
+	nh_clear_tx(h);
+	nh_mark(h);
+	nh_inject(
+	    h, f,
+	    nh_arp(f, BCAST_MAC, ARP_OP_REQUEST, PEER_MAC, asker, NULL, NH_IP));
+	nh_flush(h);
+	assert_int_equal(h->ntx, 1);
+	check_arp(h, 0, PEER_MAC, ARP_OP_REPLY, PEER_MAC, asker);
+	assert_int_equal(arp_lookup(h->st, asker, NULL), ARP_NONE);
+	nh_expect(h, "eth_rx", 1, "arp_rx", 1, "arp_tx_reply", 1, "eth_tx", 1,
+		  "arp_drop_cache_full", 1, NULL);
+	/* A new destination cannot start a resolution either. */
+	nh_clear_tx(h);
+	nh_mark(h);
+	assert_int_equal(send_tagged(h, asker, 2), -ENOBUFS);
+	assert_int_equal(nh_delta(h, arp_drop_queue_full), 1);
+	/* Once they have failed (3 tries, 1 s apart), they may give way. */
+	for (int t = 0; t < 4; t++) {
+		nh_advance_ms(h, 1000);
+		nh_clear_tx(h);
+	}
+	assert_int_equal(arp_lookup(h->st, htonl(base + 0x100), NULL),
+			 ARP_FAILED);
+	nh_inject(
+	    h, f,
+	    nh_arp(f, BCAST_MAC, ARP_OP_REQUEST, PEER_MAC, asker, NULL, NH_IP));
+	assert_int_equal(arp_lookup(h->st, asker, NULL), ARP_RESOLVED);
+	nh_destroy(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -590,6 +699,8 @@ int main(void)
 	    cmocka_unit_test(test_unused_entry_expires),
 	    cmocka_unit_test(test_resolved_then_idle_expires),
 	    cmocka_unit_test(test_cache_bound_evicts_idle),
+	    cmocka_unit_test(test_flood_bounded),
+	    cmocka_unit_test(test_cache_full_of_pending),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

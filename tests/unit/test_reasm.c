@@ -272,10 +272,11 @@ static void test_overlap_variants(void **state)
 	nh_expect(h, "eth_rx", 2, "ip4_rx", 2, "frag_rx", 2,
 		  "frag_drop_overlap", 2, NULL);
 
-	/* A fragment inside a held one. */
+	/* A fragment inside a held one, with other bytes. */
+	other[11] ^= 0xff;
 	nh_mark(h);
 	frag(h, 10, 0, 32, 1);
-	frag(h, 10, 8, 8, 1);
+	frag_full(h, PEER_IP, PROTO_T, 10, 8, 8, 1, other, IP4_MIN_HLEN);
 	nh_expect(h, "eth_rx", 2, "ip4_rx", 2, "frag_rx", 2,
 		  "frag_drop_overlap", 2, NULL);
 
@@ -287,6 +288,51 @@ static void test_overlap_variants(void **state)
 	nh_expect(h, "eth_rx", 3, "ip4_rx", 3, "frag_rx", 3,
 		  "frag_drop_overlap", 3, NULL);
 	assert_int_equal(ngot, 0);
+	teardown(h);
+}
+
+/* Linux (5.0+, inet_frag_queue_insert): a fragment wholly inside data
+ * already held is a duplicate, dropped while the datagram lives on; only
+ * a fragment reaching outside held data while overlapping it kills the
+ * datagram. We also require the same bytes (test_overlap_variants). */
+static void test_duplicate_inside_held(void **state)
+{
+	(void)state;
+	struct nh *h = setup(NULL);
+
+	nh_mark(h);
+	/* Inside one held fragment, not at its start or end. */
+	frag(h, 30, 0, 32, 1);
+	frag(h, 30, 8, 8, 1);
+	/* Spanning two adjacent held fragments. */
+	frag(h, 30, 32, 16, 1);
+	frag(h, 30, 24, 16, 1);
+	/* A copy of the last fragment, and a piece of it. */
+	frag(h, 30, 64, 20, 0);
+	frag(h, 30, 64, 20, 0);
+	frag(h, 30, 72, 12, 0);
+	assert_int_equal(ngot, 0);
+	nh_expect(h, "eth_rx", 7, "ip4_rx", 7, "frag_rx", 7, "frag_dup", 4,
+		  NULL);
+	/* The datagram lives on and completes. */
+	frag(h, 30, 48, 16, 1);
+	assert_int_equal(ngot, 1);
+	check_datagram(0, 84, IP4_MIN_HLEN);
+	assert_int_equal(ip4_reasm_mem(R(h)), 0);
+
+	/* Not covered: across a gap between held fragments, or past the
+	 * held data at either side. Each kills its datagram. */
+	nh_mark(h);
+	frag(h, 31, 0, 16, 1);
+	frag(h, 31, 24, 16, 1);
+	frag(h, 31, 8, 24, 1);
+	frag(h, 32, 8, 16, 1);
+	frag(h, 32, 0, 16, 1);
+	frag(h, 33, 0, 16, 1);
+	frag(h, 33, 8, 16, 1);
+	nh_expect(h, "eth_rx", 7, "ip4_rx", 7, "frag_rx", 7,
+		  "frag_drop_overlap", 7, NULL);
+	assert_int_equal(ngot, 1);
 	teardown(h);
 }
 
@@ -380,6 +426,38 @@ static void test_memory_bound_one_datagram(void **state)
 		  NULL);
 	assert_int_equal(ip4_reasm_count(R(h)), 0);
 	assert_true(ip4_reasm_mem(R(h)) <= 4 * ts);
+	teardown(h);
+}
+
+static void test_record_bound(void **state)
+{
+	(void)state;
+	const uint32_t ts = PBUF_SMALL_SIZE + (uint32_t)sizeof(struct us_pbuf);
+	struct us_config cfg = {.frag_mem_max = 10 * ts};
+	struct nh *h = setup(&cfg);
+	uint32_t max = ip4_reasm_max_queues(R(h));
+
+	/* Records are made up front, one per datagram the bound can hold
+	 * (each holds at least one buffer). */
+	assert_true(max >= 5 && max < 10);
+	/* Dead datagrams hold only their record, not a buffer: a flood of
+	 * them is bounded by the records, the oldest giving way. */
+	for (uint16_t id = 200; id < 200 + 3 * max; id++) {
+		frag(h, id, 0, 16, 1);
+		frag(h, id, 8, 16, 1);
+		assert_true(ip4_reasm_count(R(h)) <= max);
+	}
+	assert_int_equal(ip4_reasm_count(R(h)), max);
+	assert_true(ip4_reasm_mem(R(h)) < 1024 * max);
+	/* A new datagram still finds a record and completes. */
+	frag(h, 300, 8, 8, 0);
+	frag(h, 300, 0, 8, 1);
+	assert_int_equal(ngot, 1);
+	check_datagram(0, 16, IP4_MIN_HLEN);
+	/* And the oldest dead ones were forgotten: id 200 is new again. */
+	frag(h, 200, 8, 8, 0);
+	frag(h, 200, 0, 8, 1);
+	assert_int_equal(ngot, 2);
 	teardown(h);
 }
 
@@ -531,10 +609,12 @@ int main(void)
 	    cmocka_unit_test(test_duplicates_tolerated),
 	    cmocka_unit_test(test_overlap_kills_datagram),
 	    cmocka_unit_test(test_overlap_variants),
+	    cmocka_unit_test(test_duplicate_inside_held),
 	    cmocka_unit_test(test_timeout),
 	    cmocka_unit_test(test_configured_timeout),
 	    cmocka_unit_test(test_memory_bound),
 	    cmocka_unit_test(test_memory_bound_one_datagram),
+	    cmocka_unit_test(test_record_bound),
 	    cmocka_unit_test(test_memory_bound_follows_pool),
 	    cmocka_unit_test(test_too_big),
 	    cmocka_unit_test(test_inconsistent_fragments),

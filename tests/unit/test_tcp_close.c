@@ -345,28 +345,139 @@ static void test_listener_close_resets_queued(void **state)
 	th_free(h);
 }
 
+/* ---- every closing state against RST, SYN, out-of-window data ------- */
+
+/* Drive h->c (still held by the user, so it can be inspected) into st. */
+static void drive(struct th *h, enum tcp_state st)
+{
+	struct th_seg s;
+	bool a_fin = st == TCP_FIN_WAIT_1 || st == TCP_FIN_WAIT_2 ||
+		     st == TCP_CLOSING || st == TCP_TIME_WAIT;
+	bool b_fin = st == TCP_CLOSE_WAIT || st == TCP_CLOSING ||
+		     st == TCP_LAST_ACK || st == TCP_TIME_WAIT;
+
+	if (a_fin) {
+		tcp_shutdown(h->a, h->c, SHUT_WR);
+		assert_true(th_out(h, &s));
+		if (st == TCP_FIN_WAIT_2 || st == TCP_TIME_WAIT)
+			th_inject(h, TCP_ACK, h->snd, TH_ISS + 2, NULL, 0);
+	}
+	if (b_fin) {
+		th_inject(h, TCP_FIN | TCP_ACK, h->snd, h->c->snd_una, NULL, 0);
+		h->snd++;
+		assert_true(th_out(h, &s));
+	}
+	if (st == TCP_LAST_ACK) {
+		tcp_shutdown(h->a, h->c, SHUT_WR);
+		assert_true(th_out(h, &s));
+	}
+	assert_int_equal(h->c->state, st);
+}
+
+static const enum tcp_state closing_states[] = {
+	TCP_FIN_WAIT_1, TCP_FIN_WAIT_2, TCP_CLOSE_WAIT,
+	TCP_CLOSING,    TCP_LAST_ACK,   TCP_TIME_WAIT,
+};
+
+static struct th *in_state(enum tcp_state st)
+{
+	struct th *h = th_new(NULL);
+	th_passive(h, -1);
+	drive(h, st);
+	return h;
+}
+
+/* RFC 9293 3.10.7.4 second, RFC 5961 3.2: an exact RST closes (reset
+ * reported where the user can still lose data), an in-window one gets a
+ * challenge ACK and changes nothing. */
+static void test_closing_states_rst(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < US_ARRAY_SIZE(closing_states); i++) {
+		enum tcp_state st = closing_states[i];
+		struct th *h = in_state(st);
+		struct th_seg s;
+
+		th_inject(h, TCP_RST, h->snd + 10, 0, NULL, 0);
+		TH_EXPECT(h, &s, TCP_ACK, h->c->snd_max, h->snd);
+		assert_int_equal(h->c->state, st);
+		th_inject(h, TCP_RST, h->snd, 0, NULL, 0);
+		th_none(h);
+		assert_int_equal(h->c->state, TCP_CLOSED);
+		int want = st == TCP_FIN_WAIT_1 || st == TCP_FIN_WAIT_2 ||
+					   st == TCP_CLOSE_WAIT
+				   ? ECONNRESET
+				   : 0;
+		assert_int_equal(tcp_error(h->c, true), want);
+		th_free(h);
+	}
+}
+
+/* RFC 5961 4.2: a SYN in any synchronized state is challenged. */
+static void test_closing_states_syn(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < US_ARRAY_SIZE(closing_states); i++) {
+		enum tcp_state st = closing_states[i];
+		struct th *h = in_state(st);
+		struct th_seg s;
+
+		/* In TIME_WAIT a SYN beyond RCV.NXT with no listener (the
+		 * harness's listener is closed) is challenged too. */
+		tcp_close(h->a, h->l, false);
+		h->l = NULL;
+		th_inject(h, TCP_SYN, h->snd + 5, 0, NULL, 0);
+		TH_EXPECT(h, &s, TCP_ACK, h->c->snd_max, h->snd);
+		assert_int_equal(h->c->state, st);
+		th_free(h);
+	}
+}
+
+/* RFC 9293 3.10.7.4 first: an unacceptable segment is answered with an
+ * ACK and dropped; the state does not change. */
+static void test_closing_states_out_of_window(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < US_ARRAY_SIZE(closing_states); i++) {
+		enum tcp_state st = closing_states[i];
+		struct th *h = in_state(st);
+		struct th_seg s;
+
+		th_inject(h, TCP_ACK, h->snd + 100000, h->c->snd_una, "x", 1);
+		TH_EXPECT(h, &s, TCP_ACK, h->c->snd_max, h->snd);
+		assert_int_equal(h->c->state, st);
+		th_inject(h, TCP_ACK, h->snd - 3, h->c->snd_una, "old", 3);
+		TH_EXPECT(h, &s, TCP_ACK, h->c->snd_max, h->snd);
+		assert_int_equal(h->c->state, st);
+		th_free(h);
+	}
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
-		T(test_active_close_full),
-		T(test_finwait1_finack),
-		T(test_simultaneous_close),
-		T(test_finwait1_data_still_received),
-		T(test_half_close),
-		T(test_passive_close),
-		T(test_last_ack_rst),
-		T(test_close_wait_data_after_fin_ignored),
-		T(test_abortive_close),
-		T(test_close_unread_data_resets),
-		T(test_orphan_data_resets),
-		T(test_orphan_finwait2_timeout),
-		T(test_timewait_fin_restarts),
-		T(test_timewait_rst_closes),
-		cmocka_unit_test(test_timewait_msl_configurable),
-		T(test_fin_retransmitted),
-		cmocka_unit_test(test_shutdown_in_synsent),
-		cmocka_unit_test(test_listener_close_resets_queued),
+	    T(test_active_close_full),
+	    T(test_finwait1_finack),
+	    T(test_simultaneous_close),
+	    T(test_finwait1_data_still_received),
+	    T(test_half_close),
+	    T(test_passive_close),
+	    T(test_last_ack_rst),
+	    T(test_close_wait_data_after_fin_ignored),
+	    T(test_abortive_close),
+	    T(test_close_unread_data_resets),
+	    T(test_orphan_data_resets),
+	    T(test_orphan_finwait2_timeout),
+	    T(test_timewait_fin_restarts),
+	    T(test_timewait_rst_closes),
+	    cmocka_unit_test(test_timewait_msl_configurable),
+	    T(test_fin_retransmitted),
+	    cmocka_unit_test(test_shutdown_in_synsent),
+	    cmocka_unit_test(test_listener_close_resets_queued),
+	    cmocka_unit_test(test_closing_states_rst),
+	    cmocka_unit_test(test_closing_states_syn),
+	    cmocka_unit_test(test_closing_states_out_of_window),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

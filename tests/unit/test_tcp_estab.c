@@ -240,7 +240,7 @@ static void test_syn_challenged(void **state)
 	assert_int_equal(h->c->state, TCP_ESTABLISHED);
 }
 
-/* RFC 5961 7: challenge ACKs are limited per second and stack. */
+/* RFC 5961 7: challenge ACKs are limited per second and connection. */
 static void test_challenge_ack_rate_limited(void **state)
 {
 	struct th *h = *state;
@@ -353,9 +353,9 @@ static void test_nagle(void **state)
 	th_inject(h, TCP_ACK, h->snd, TH_ISS + 2, NULL, 0);
 	TH_EXPECT(h, &s, TCP_ACK | TCP_PSH, TH_ISS + 2, h->snd);
 	assert_int_equal(s.len, 2);
-	assert_int_equal(tcp_setopt(h->a, h->c, IPPROTO_TCP, TCP_NODELAY, &one,
-				    sizeof(one)),
-			 0);
+	assert_int_equal(
+	    tcp_setopt(h->a, h->c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)),
+	    0);
 	tcp_send(h->a, h->c, "d", 1, 0);
 	TH_EXPECT(h, &s, TCP_ACK | TCP_PSH, TH_ISS + 4, h->snd);
 }
@@ -441,6 +441,39 @@ static void test_tiny_segments_coalesced(void **state)
 	assert_true(h->c->rcvq.count <= 2);
 }
 
+/* Segments smaller than the MSS cost more buffer per byte than the
+ * window assumed: the queue is repacked (collapsed) and the window
+ * offered is still honoured, nothing dropped. */
+static void test_window_honoured_by_collapse(void **state)
+{
+	struct th *h = small_rcvbuf(state, 64 * 1024);
+	static uint8_t d[700], want[128 * 1024], out[128 * 1024];
+	struct th_seg s;
+	uint32_t total = 0;
+
+	fill(d, sizeof(d), 0);
+	h->c->quickack = 255;
+	for (int i = 0; i < 200; i++) {
+		uint32_t wnd = h->c->rcv_adv - h->c->rcv_nxt;
+		if (!wnd)
+			break;
+		uint32_t n = US_MIN(wnd, (uint32_t)sizeof(d));
+		fill(d, n, total);
+		memcpy(want + total, d, n);
+		th_data(h, d, n);
+		total += n;
+		while (th_out(h, &s))
+			;
+	}
+	assert_int_equal(h->c->rcv_adv, h->c->rcv_nxt); /* window closed */
+	assert_int_equal(th_stat(h, "tcp_drop_rcv_mem"), 0);
+	assert_true(th_stat(h, "tcp_collapsed") > 0);
+	assert_true(h->c->rcvq.bytes <= h->c->rcvbuf);
+	assert_int_equal(h->c->rcvq_len, total);
+	assert_int_equal(tcp_recv(h->a, h->c, out, sizeof(out), 0), total);
+	assert_memory_equal(out, want, total);
+}
+
 /* Out of order tiny pieces: bounded by truesize, counted when dropped. */
 static void test_ooo_flood_bounded(void **state)
 {
@@ -484,35 +517,86 @@ static void test_window_scaled(void **state)
 	th_free(h);
 }
 
+/* Sequence numbers wrap (RFC 9293 3.4): both sides' numbers cross
+ * 2^32 during the transfer; the stream and the ACKs stay right. */
+static void test_sequence_wraparound(void **state)
+{
+	struct th *h = th_new(NULL);
+	static uint8_t d[1000], out[8000];
+	struct th_seg s;
+	(void)state;
+
+	h->a->tcp->isn = 0xfffff000u;
+	h->irs = 0xffffff00u;
+	th_passive(h, -1);
+	uint32_t una = 0xfffff001u;
+	for (int i = 0; i < 8; i++) {
+		fill(d, sizeof(d), (uint32_t)i * 1000);
+		th_data(h, d, sizeof(d));
+		TH_EXPECT(h, &s, TCP_ACK, una, h->snd);
+		assert_int_equal(tcp_send(h->a, h->c, d, sizeof(d), 0), 1000);
+		TH_EXPECT(h, &s, TCP_ACK | TCP_PSH, una, h->snd);
+		assert_memory_equal(s.data, d, 1000);
+		una += 1000;
+		th_inject(h, TCP_ACK, h->snd, una, NULL, 0);
+	}
+	assert_true(h->snd < 0x2000u && una < 0x2000u); /* both wrapped */
+	assert_int_equal(h->c->snd_una, una);
+	assert_int_equal(tcp_recv(h->a, h->c, out, sizeof(out), 0), 8000);
+	for (int i = 0; i < 8; i++) {
+		fill(d, sizeof(d), (uint32_t)i * 1000);
+		assert_memory_equal(out + i * 1000, d, 1000);
+	}
+	th_free(h);
+}
+
+/* Urgent data (RFC 9293 3.8.5, RFC 6093): the pointer is ignored and
+ * the bytes are delivered in line, as ordinary data. */
+static void test_urgent_in_line(void **state)
+{
+	struct th *h = *state;
+	struct th_seg s;
+	char buf[8];
+
+	th_inject(h, TCP_ACK | TCP_URG, h->snd, h->rcv, "urgent", 6);
+	h->snd += 6;
+	TH_EXPECT(h, &s, TCP_ACK, TH_ISS + 1, h->snd);
+	assert_int_equal(tcp_recv(h->a, h->c, buf, sizeof(buf), 0), 6);
+	assert_memory_equal(buf, "urgent", 6);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
-		T(test_data_in_order_acked),
-		T(test_delayed_ack),
-		T(test_ack_every_second_segment),
-		T(test_ack_piggybacked),
-		T(test_ooo_dupack_then_reassembly),
-		T(test_ooo_random_overlaps),
-		T(test_ooo_fin_waits_for_hole),
-		T(test_old_duplicate_acked),
-		T(test_beyond_window_dropped),
-		T(test_rst_exact_resets),
-		T(test_rst_in_window_challenged),
-		T(test_rst_out_of_window_ignored),
-		T(test_syn_challenged),
-		T(test_challenge_ack_rate_limited),
-		T(test_ack_beyond_snd_max),
-		T(test_no_ack_dropped),
-		T(test_send_and_ack),
-		T(test_send_segmentation),
-		T(test_send_window_limited),
-		T(test_nagle),
-		T(test_window_closes_and_reopens),
-		T(test_zero_window_drops_data),
-		T(test_tiny_segments_coalesced),
-		T(test_ooo_flood_bounded),
-		cmocka_unit_test(test_window_scaled),
+	    T(test_data_in_order_acked),
+	    T(test_delayed_ack),
+	    T(test_ack_every_second_segment),
+	    T(test_ack_piggybacked),
+	    T(test_ooo_dupack_then_reassembly),
+	    T(test_ooo_random_overlaps),
+	    T(test_ooo_fin_waits_for_hole),
+	    T(test_old_duplicate_acked),
+	    T(test_beyond_window_dropped),
+	    T(test_rst_exact_resets),
+	    T(test_rst_in_window_challenged),
+	    T(test_rst_out_of_window_ignored),
+	    T(test_syn_challenged),
+	    T(test_challenge_ack_rate_limited),
+	    T(test_ack_beyond_snd_max),
+	    T(test_no_ack_dropped),
+	    T(test_send_and_ack),
+	    T(test_send_segmentation),
+	    T(test_send_window_limited),
+	    T(test_nagle),
+	    T(test_window_closes_and_reopens),
+	    T(test_zero_window_drops_data),
+	    T(test_tiny_segments_coalesced),
+	    T(test_window_honoured_by_collapse),
+	    T(test_ooo_flood_bounded),
+	    cmocka_unit_test(test_window_scaled),
+	    cmocka_unit_test(test_sequence_wraparound),
+	    T(test_urgent_in_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

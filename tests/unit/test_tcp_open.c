@@ -66,7 +66,7 @@ static void test_bad_flags_silent(void **state)
 	th_inject(h, TCP_SYN | TCP_FIN, 1000, 0, NULL, 0);
 	th_inject(h, TCP_SYN | TCP_RST, 1000, 0, NULL, 0);
 	th_inject(h, TCP_FIN | TCP_PSH | TCP_URG, 1000, 0, NULL, 0); /* xmas */
-	th_inject(h, 0, 1000, 0, NULL, 0);                           /* null */
+	th_inject(h, 0, 1000, 0, NULL, 0);			     /* null */
 	th_none(h);
 	assert_int_equal(th_stat(h, "tcp_drop_bad_flags"), 4);
 	assert_null(th_find(h));
@@ -432,31 +432,31 @@ int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
-		T(test_closed_syn_gets_rst_ack),
-		T(test_closed_ack_gets_rst),
-		T(test_closed_rst_is_silent),
-		T(test_bad_flags_silent),
-		T(test_bad_csum_and_offset),
-		T(test_listen_syn_gets_synack),
-		T(test_listen_syn_with_ws),
-		T(test_listen_ack_gets_rst),
-		T(test_listen_rst_ignored),
-		cmocka_unit_test(test_listen_syn_queue_full),
-		T(test_listen_accept_queue_full),
-		T(test_synrcvd_ack_accept_queue_full),
-		T(test_synsent_synack_establishes),
-		T(test_synsent_rst_refused),
-		T(test_synsent_rst_bad_ack_ignored),
-		T(test_synsent_bad_ack_gets_rst),
-		T(test_synsent_no_syn_dropped),
-		T(test_simultaneous_open),
-		T(test_synsent_data_with_synack),
-		T(test_synrcvd_bad_ack_gets_rst),
-		T(test_synrcvd_rst_drops_embryo),
-		T(test_synrcvd_dup_syn_resends_synack),
-		T(test_synrcvd_data_with_ack),
-		T(test_timewait_new_syn_higher_seq),
-		T(test_timewait_old_syn_challenged),
+	    T(test_closed_syn_gets_rst_ack),
+	    T(test_closed_ack_gets_rst),
+	    T(test_closed_rst_is_silent),
+	    T(test_bad_flags_silent),
+	    T(test_bad_csum_and_offset),
+	    T(test_listen_syn_gets_synack),
+	    T(test_listen_syn_with_ws),
+	    T(test_listen_ack_gets_rst),
+	    T(test_listen_rst_ignored),
+	    cmocka_unit_test(test_listen_syn_queue_full),
+	    T(test_listen_accept_queue_full),
+	    T(test_synrcvd_ack_accept_queue_full),
+	    T(test_synsent_synack_establishes),
+	    T(test_synsent_rst_refused),
+	    T(test_synsent_rst_bad_ack_ignored),
+	    T(test_synsent_bad_ack_gets_rst),
+	    T(test_synsent_no_syn_dropped),
+	    T(test_simultaneous_open),
+	    T(test_synsent_data_with_synack),
+	    T(test_synrcvd_bad_ack_gets_rst),
+	    T(test_synrcvd_rst_drops_embryo),
+	    T(test_synrcvd_dup_syn_resends_synack),
+	    T(test_synrcvd_data_with_ack),
+	    T(test_timewait_new_syn_higher_seq),
+	    T(test_timewait_old_syn_challenged),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -164,9 +164,8 @@ static void test_refused(void **state)
 	assert_int_equal(errno, EALREADY);
 	for (int i = 0; i < 5; i++)
 		us_stack_poll(f->st, 0);
-	assert_int_equal(us_getsockopt(f->st, c, SOL_SOCKET, SO_ERROR, &err,
-				       &len),
-			 0);
+	assert_int_equal(
+	    us_getsockopt(f->st, c, SOL_SOCKET, SO_ERROR, &err, &len), 0);
 	assert_int_equal(err, ECONNREFUSED);
 	us_close(f->st, c);
 }
@@ -186,9 +185,8 @@ static void test_nonblocking_connect_and_accept(void **state)
 	assert_int_equal(errno, EINPROGRESS);
 	for (int i = 0; i < 5; i++)
 		us_stack_poll(f->st, 0);
-	assert_int_equal(us_getsockopt(f->st, c, SOL_SOCKET, SO_ERROR, &err,
-				       &len),
-			 0);
+	assert_int_equal(
+	    us_getsockopt(f->st, c, SOL_SOCKET, SO_ERROR, &err, &len), 0);
 	assert_int_equal(err, 0);
 	assert_int_equal(us_connect(f->st, c, SA(&a), sizeof(a)), -1);
 	assert_int_equal(errno, EISCONN);
@@ -228,9 +226,8 @@ static void test_linger_zero_resets_peer(void **state)
 	int c, s, l = listener(f->st, PORT);
 
 	pair(f->st, l, &c, &s);
-	assert_int_equal(us_setsockopt(f->st, c, SOL_SOCKET, SO_LINGER, &lg,
-				       sizeof(lg)),
-			 0);
+	assert_int_equal(
+	    us_setsockopt(f->st, c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
 	us_close(f->st, c);
 	assert_int_equal(us_recv(f->st, s, buf, sizeof(buf), 0), -1);
 	assert_int_equal(errno, ECONNRESET);
@@ -320,9 +317,8 @@ static void test_options(void **state)
 	socklen_t len = sizeof(v);
 	int x = us_socket(f->st, AF_INET, SOCK_STREAM, 0);
 
-	assert_int_equal(us_getsockopt(f->st, x, IPPROTO_TCP, TCP_NODELAY, &v,
-				       &len),
-			 0);
+	assert_int_equal(
+	    us_getsockopt(f->st, x, IPPROTO_TCP, TCP_NODELAY, &v, &len), 0);
 	assert_int_equal(v, 0);
 	us_setsockopt(f->st, x, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	us_getsockopt(f->st, x, IPPROTO_TCP, TCP_NODELAY, &v, &len);
@@ -330,13 +326,12 @@ static void test_options(void **state)
 	us_getsockopt(f->st, x, IPPROTO_TCP, TCP_MAXSEG, &v, &len);
 	assert_int_equal(v, 536);
 	v = 1000;
-	assert_int_equal(us_setsockopt(f->st, x, IPPROTO_TCP, TCP_MAXSEG, &v,
-				       sizeof(v)),
-			 0);
+	assert_int_equal(
+	    us_setsockopt(f->st, x, IPPROTO_TCP, TCP_MAXSEG, &v, sizeof(v)), 0);
 	v = 10;
-	assert_int_equal(us_setsockopt(f->st, x, IPPROTO_TCP, TCP_MAXSEG, &v,
-				       sizeof(v)),
-			 -1);
+	assert_int_equal(
+	    us_setsockopt(f->st, x, IPPROTO_TCP, TCP_MAXSEG, &v, sizeof(v)),
+	    -1);
 	assert_int_equal(errno, EINVAL);
 	v = 100000;
 	us_setsockopt(f->st, x, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
@@ -474,20 +469,20 @@ int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
-		T(test_connect_accept_names),
-		T(test_send_recv_peek_dontwait),
-		T(test_refused),
-		T(test_nonblocking_connect_and_accept),
-		T(test_shutdown_eof_and_epipe),
-		T(test_linger_zero_resets_peer),
-		T(test_bind_errors),
-		T(test_reuseaddr_over_timewait),
-		T(test_not_connected),
-		T(test_options),
-		T(test_maxseg_limits_segments),
-		T(test_recv_timeout),
-		T(test_bulk_nonblocking),
-		T(test_poll_events),
+	    T(test_connect_accept_names),
+	    T(test_send_recv_peek_dontwait),
+	    T(test_refused),
+	    T(test_nonblocking_connect_and_accept),
+	    T(test_shutdown_eof_and_epipe),
+	    T(test_linger_zero_resets_peer),
+	    T(test_bind_errors),
+	    T(test_reuseaddr_over_timewait),
+	    T(test_not_connected),
+	    T(test_options),
+	    T(test_maxseg_limits_segments),
+	    T(test_recv_timeout),
+	    T(test_bulk_nonblocking),
+	    T(test_poll_events),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

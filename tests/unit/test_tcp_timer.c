@@ -233,6 +233,26 @@ static void test_zero_window_probes(void **state)
 	th_free(h);
 }
 
+/* Sender SWS avoidance holds a segment smaller than half the largest
+ * window seen; the persist timer overrides the hold (RFC 9293
+ * 3.8.6.2.1). */
+static void test_sws_override(void **state)
+{
+	struct th *h = estab_rtt(100, NULL);
+	struct th_seg s;
+	(void)state;
+
+	th_inject_raw(h, TCP_ACK, h->snd, h->rcv, 1000, NULL, 0, NULL);
+	uint64_t t = th_now_ms(h);
+	assert_int_equal(tcp_send(h->a, h->c, buf, 3000, 0), 3000);
+	th_none(h);
+	th_at_ms(h, t + 300);
+	TH_EXPECT(h, &s, TCP_ACK, TH_ISS + 1, h->snd);
+	assert_int_equal(s.len, 1000);
+	th_none(h);
+	th_free(h);
+}
+
 /* RFC 6928: ten segments, then wait for ACKs; slow start grows by the
  * bytes acknowledged (RFC 3465). */
 static void test_initial_window_ten(void **state)
@@ -251,6 +271,29 @@ static void test_initial_window_ten(void **state)
 	while (th_out(h, &s))
 		n++;
 	assert_int_equal(n, 4); /* 2 acked, cwnd + 2 MSS */
+	th_free(h);
+}
+
+/* RFC 5681 4.1: after an idle period longer than the RTO, the window
+ * restarts at min(IW, cwnd). */
+static void test_restart_after_idle(void **state)
+{
+	struct th *h = estab_rtt(10, NULL);
+	struct th_seg s;
+	(void)state;
+
+	h->c->cwnd = 40 * 1460;
+	tcp_send(h->a, h->c, buf, 1000, 0);
+	assert_true(th_out(h, &s));
+	th_inject(h, TCP_ACK, h->snd, TH_ISS + 1001, NULL, 0);
+	assert_int_equal(h->c->cwnd, 40 * 1460 + 1000);
+	th_at_ms(h, th_now_ms(h) + 5000);
+	tcp_send(h->a, h->c, buf, 30 * 1460, 0);
+	int n = 0;
+	while (th_out(h, &s))
+		n++;
+	assert_int_equal(n, 10);
+	assert_int_equal(h->c->cwnd, 10 * 1460);
 	th_free(h);
 }
 
@@ -384,20 +427,22 @@ static void test_pmtu_lowers_mss(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rto_from_handshake_and_backoff),
-		cmocka_unit_test(test_rto_min_configurable),
-		cmocka_unit_test(test_rtt_sample_on_ack),
-		cmocka_unit_test(test_syn_retries_then_timeout),
-		cmocka_unit_test(test_syn_lost_iw_one),
-		cmocka_unit_test(test_synack_retries),
-		cmocka_unit_test(test_data_retries_timeout),
-		cmocka_unit_test(test_zero_window_probes),
-		cmocka_unit_test(test_initial_window_ten),
-		cmocka_unit_test(test_fast_retransmit_and_recovery),
-		cmocka_unit_test(test_newreno_partial_ack),
-		cmocka_unit_test(test_limited_transmit),
-		cmocka_unit_test(test_rto_loss_window),
-		cmocka_unit_test(test_pmtu_lowers_mss),
+	    cmocka_unit_test(test_rto_from_handshake_and_backoff),
+	    cmocka_unit_test(test_rto_min_configurable),
+	    cmocka_unit_test(test_rtt_sample_on_ack),
+	    cmocka_unit_test(test_syn_retries_then_timeout),
+	    cmocka_unit_test(test_syn_lost_iw_one),
+	    cmocka_unit_test(test_synack_retries),
+	    cmocka_unit_test(test_data_retries_timeout),
+	    cmocka_unit_test(test_zero_window_probes),
+	    cmocka_unit_test(test_sws_override),
+	    cmocka_unit_test(test_initial_window_ten),
+	    cmocka_unit_test(test_restart_after_idle),
+	    cmocka_unit_test(test_fast_retransmit_and_recovery),
+	    cmocka_unit_test(test_newreno_partial_ack),
+	    cmocka_unit_test(test_limited_transmit),
+	    cmocka_unit_test(test_rto_loss_window),
+	    cmocka_unit_test(test_pmtu_lowers_mss),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
