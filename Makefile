@@ -3,8 +3,9 @@
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
-# Tests with threads, run again under ThreadSanitizer (ctest -R pattern).
-TSAN_TESTS ?= test_threads
+# Tests with threads, run again under ThreadSanitizer (ctest -R pattern):
+# the blocking layer, and the event API's threaded and kernel-fd waits.
+TSAN_TESTS ?= test_threads|test_epoll
 FUZZ_BUILD ?= build-fuzz
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
@@ -12,10 +13,17 @@ FUZZ_SECONDS ?= 60
 PKGS := cmake make gcc clang libclang-rt-14-dev clang-format pkg-config libcmocka-dev libpcap-dev tshark \
 	iproute2 iputils-ping socat netcat-openbsd ethtool python3 \
 	python3-scapy python3-pytest procps kmod \
-	libhttp-parser-dev curl wrk
+	libhttp-parser-dev curl wrk nginx-light
+# The bench suite (make bench, and its smoke run in make test's interop
+# suite, t_40_bench_smoke): callgrind, wrk, nginx-light, taskset.
+PKGS += valgrind util-linux
+
+# make bench: a release build of its own (-O2, no sanitizers), then the
+# suite (bench/run.sh; BENCH_SECS, BENCH_REPEAT: see bench/README.md).
+BENCH_BUILD ?= build-bench
 
 .PHONY: all deps build run test test-unit test-asan test-tsan test-interop \
-	test-fuzz clean format
+	test-fuzz clean format bench
 
 all: build
 
@@ -60,8 +68,14 @@ test-fuzz: deps
 	@cmake --build $(FUZZ_BUILD) -j $(JOBS)
 	./tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
+bench: deps
+	@cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DUSTACK_SANITIZE=OFF -DUSTACK_TSAN=OFF -DUSTACK_FUZZ=OFF >/dev/null
+	@cmake --build $(BENCH_BUILD) -j $(JOBS)
+	./bench/run.sh $(BENCH_BUILD)
+
 format:
-	clang-format -i include/*.h src/*/*.[ch] apps/*.c apps/*/*.[ch] tests/*/*.c
+	clang-format -i include/*.h src/*/*.[ch] apps/*.c apps/*/*.[ch] tests/*/*.c bench/*.c
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD) $(BENCH_BUILD)

@@ -113,6 +113,16 @@ static void echo_pending(struct us_stack *st, int fd, uint8_t *buf, size_t cap,
 				return;
 			continue; /* a pending error was reported: go on */
 		}
+		/* RFC 1122 3.2.1.3: 0.0.0.0 ("this host", a booting host's
+		 * source to a broadcast) is never a destination. Sending to
+		 * it reaches ourselves, so a datagram from 0.0.0.0:7 would
+		 * echo to our own port 7, forever. */
+		if (from.sin_addr.s_addr == htonl(INADDR_ANY)) {
+			if (log_level >= US_LOG_INFO)
+				fprintf(stderr, "ustack-demo: not echoing to "
+						"0.0.0.0\n");
+			continue;
+		}
 		if (us_sendto(st, fd, buf, (size_t)n, 0,
 			      (struct sockaddr *)&from, flen) < 0 &&
 		    log_level >= US_LOG_INFO)
@@ -211,17 +221,20 @@ int main(int argc, char **argv)
 	print_try(&cfg, &o, have_tcp, http != NULL);
 
 	while (!app_signalled(sfd)) {
-		echo_pending(st, fd, buf, sizeof(buf), cfg.log_level);
-		if (have_tcp)
-			tcp_services_poll(&tcp, st);
 		/* Looks at the HTTP connections without sleeping: the wait
-		 * below wakes for any frame, whichever service it is for. */
+		 * below wakes for any frame, whichever service it is for.
+		 * First, since it turns the stack too (us_epoll_wait): what
+		 * that turn receives for UDP or TCP echo is served just
+		 * below, not after the wait's 500 ms. */
 		if (http && httpd_run(http, 0) < 0) {
 			fprintf(stderr, "ustack-demo: device error: %s\n",
 				strerror(errno));
 			rc = 1;
 			break;
 		}
+		echo_pending(st, fd, buf, sizeof(buf), cfg.log_level);
+		if (have_tcp)
+			tcp_services_poll(&tcp, st);
 		/* A bounded wait: SIGINT/SIGTERM are read from a descriptor
 		 * this loop checks between waits. */
 		if (us_stack_poll(st, o.busy_poll ? 0 : 500) < 0 &&

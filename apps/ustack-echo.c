@@ -205,6 +205,10 @@ static bool conn_run(struct server *s, struct conn *c)
 		c->off = 0;
 		c->len = (uint32_t)r;
 	}
+	/* Rounds used up with an echo still unsent: come back when the
+	 * socket is writable. EPOLLIN alone would wait for more data from
+	 * a peer that may itself be waiting for this echo. */
+	conn_want(s, c, EPOLLOUT);
 	return true;
 }
 
@@ -219,6 +223,12 @@ static void udp_run(struct server *s, uint8_t *buf, size_t cap)
 			if (errno == EAGAIN)
 				return;
 			continue; /* a pending ICMP error was reported */
+		}
+		/* RFC 1122 3.2.1.3: 0.0.0.0 is never a destination; a reply
+		 * to it would reach our own port and echo forever. */
+		if (from.sin_addr.s_addr == htonl(INADDR_ANY)) {
+			s->udp_drops++;
+			continue;
 		}
 		if (us_sendto(s->st, s->ufd, buf, (size_t)n, 0,
 			      (struct sockaddr *)&from, flen) < 0)

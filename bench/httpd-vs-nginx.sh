@@ -5,6 +5,11 @@
 # and wrk to another. Runs alternate (ustack, nginx, ustack, ...) so that
 # drift in the machine's load hits both; the table gives every run and the
 # median. A benchmark: it prints, it never fails a build.
+# Where the kernel's work lands: a veth delivers a frame in the sender's
+# softirq, so nginx's receive-side TCP runs on wrk's CPU and wrk's on the
+# server's CPU; for ustack the AF_PACKET copy into its ring runs on wrk's
+# CPU and ustack's TCP on its own. Neither server pays for all of its
+# stack on its own core; compare ratios, not absolute figures.
 #
 #   bench/httpd-vs-nginx.sh [BUILD_DIR]
 #   env: SECS (10) ROUNDS (3) BODY (bytes, 100) SRV_CPU (1) CLI_CPU (0)
@@ -102,7 +107,9 @@ one_ustack() {
 		--ifname vu --ip 10.8.0.2/24 --root "$DIR" >"$DIR/httpd.log" 2>&1 &
 	local pid=$!
 	PIDS+=("$pid")
-	wait_up || { cat "$DIR/httpd.log" >&2; exit 1; }
+	# (A subshell of $(...): the EXIT trap does not run here, so a server
+	# that never came up is stopped before giving up.)
+	wait_up || { cat "$DIR/httpd.log" >&2; kill "$pid"; exit 1; }
 	run_wrk
 	kill "$pid"
 	wait "$pid" 2>/dev/null
@@ -115,7 +122,7 @@ one_nginx() {
 		>"$DIR/nginx.log" 2>&1 &
 	local pid=$!
 	PIDS+=("$pid")
-	wait_up || { cat "$DIR/nginx.log" "$DIR/nginx.err" >&2; exit 1; }
+	wait_up || { cat "$DIR/nginx.log" "$DIR/nginx.err" >&2; kill "$pid"; exit 1; }
 	run_wrk
 	kill "$pid"
 	wait "$pid" 2>/dev/null
@@ -128,10 +135,12 @@ median() { tr ' ' '\n' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
 
 us=() ng=()
 for r in $(seq 1 "$ROUNDS"); do
-	us+=("$(one_ustack)")
-	ng+=("$(one_nginx)")
+	us+=("$(one_ustack)") || exit 1
+	ng+=("$(one_nginx)") || exit 1
 done
 echo "wrk -t1 -c64 -d${SECS}s $URL ($BODY-byte file), server on CPU $SRV_CPU, wrk on CPU $CLI_CPU, veth (kernel end tso/gso ${VETH_GSO:-off})"
+# Other load on the machine moves both columns; say how much there was.
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs"
 printf '%-28s %-30s %10s\n' server "runs (requests/s)" median
 printf '%-28s %-30s %10s\n' "ustack-httpd (AF_PACKET)" "${us[*]}" "$(echo "${us[*]}" | median)"
 printf '%-28s %-30s %10s\n' "nginx-light (kernel TCP)" "${ng[*]}" "$(echo "${ng[*]}" | median)"

@@ -107,6 +107,13 @@ struct us_config {
 	uint32_t tcp_rcvbuf;          /* default SO_RCVBUF of a TCP socket,
 					 bytes of buffers [1 MiB] */
 	uint32_t tcp_sndbuf;          /* default SO_SNDBUF [1 MiB] */
+	const char *tcp_congestion;   /* default congestion control, "cubic"
+					 (RFC 9438) or "reno" [cubic, as
+					 Linux] */
+	int tcp_no_sack;              /* 1: neither offer nor accept SACK
+					 (RFC 2018) [0: SACK on, as Linux] */
+	uint32_t pmtu_timeout_ms;     /* a learned path MTU is forgotten
+					 after [600 s, RFC 1191 6.3] */
 };
 
 /* Fill cfg with defaults (all zero but a log level). */

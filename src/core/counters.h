@@ -15,6 +15,7 @@
 	X(dev_rx_drop_ring) /* kernel found our RX ring full */            \
 	X(dev_tx_drop_full) /* device ring full or write failed */         \
 	X(dev_tx_drop_toobig)                                              \
+	X(dev_tx_drop_not_ip) /* raw-IP link: frame it cannot carry */     \
 	X(pbuf_alloc_fail)                                                 \
 	X(lo_delivered) /* packets to our own address, looped back */      \
 	/* ethernet */                                                     \
@@ -79,7 +80,17 @@
 	X(tcp_partial_ack) X(tcp_syn_retrans) X(tcp_synack_retrans)        \
 	X(tcp_timeout) /* connection given up after retries */             \
 	X(tcp_fin_wait2_timeout) X(tcp_zero_window_probe)                  \
-	X(tcp_delayed_ack) X(tcp_icmp_err) X(tcp_tx_nobuf)
+	X(tcp_delayed_ack) X(tcp_icmp_err) X(tcp_tx_nobuf)                \
+	X(tcp_keepalive_probe) X(tcp_keepalive_timeout)                    \
+	X(tcp_user_timeout) /* given up: data unacked past TCP_USER_TIMEOUT */ \
+	X(tcp_drop_paws) /* RFC 7323 5: an old timestamp */                \
+	X(tcp_sack_retransmit) /* RFC 6675 holes resent */                 \
+	X(tcp_dsack_rx) /* RFC 2883 duplicate reports received */          \
+	X(tcp_icmp_drop_out_of_window) /* RFC 5927: quoted seq not in flight */ \
+	X(tcp_pmtu_lowered) /* RFC 1191: frag needed took the MSS down */ \
+	X(tcp_syncookie_sent) /* RFC 4987: SYN queue full, cookie sent */  \
+	X(tcp_syncookie_ok) /* a cookie came back: connection made */     \
+	X(tcp_syncookie_bad) /* an ACK to a listener with a bad cookie */
 
 enum us_stat {
 #define US_STAT_ENUM(n) US_STAT_##n,

@@ -74,7 +74,9 @@ void pbuf_pool_fini(struct pbuf_pool *pool)
 
 struct us_pbuf *pbuf_alloc(struct pbuf_pool *pool, uint32_t len, int flags)
 {
-	uint32_t need = len + PBUF_HEADROOM;
+	/* Saturate: len + headroom must not wrap to a small class. */
+	uint32_t need = len > PBUF_LARGE_SIZE ? PBUF_LARGE_SIZE + 1
+					      : len + PBUF_HEADROOM;
 	int c = need <= PBUF_SMALL_SIZE ? 0 : need <= PBUF_MEDIUM_SIZE ? 1 : 2;
 	uint32_t keep = (c == 0 && !(flags & PBUF_ALLOC_RESERVE)) ?
 				pool->reserve : 0;

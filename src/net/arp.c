@@ -51,7 +51,13 @@ struct arp_state {
 	uint32_t key; /* hash key, so chains cannot be aimed at */
 	uint32_t retries;
 	uint64_t timeout_ns, retry_ns;
+	uint64_t conflict_warned; /* when we last said so (0: never) */
 };
+
+/* One warning a second at most about a conflict: each ARP packet is
+ * counted, but a host (or an attacker) repeating them at line rate must
+ * not flood stderr or block the stack on a full pipe. */
+#define ARP_CONFLICT_WARN_NS US_NS_PER_S
 
 static const uint8_t eth_bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
@@ -304,6 +310,11 @@ int arp_output(struct us_stack *st, uint32_t nexthop, struct us_pbuf *p)
 	return 0;
 }
 
+uint32_t arp_queued(const struct us_stack *st)
+{
+	return st->arp ? st->arp->queued : 0;
+}
+
 enum arp_entry_state arp_lookup(struct us_stack *st, uint32_t ip,
 				uint8_t mac[6])
 {
@@ -360,8 +371,17 @@ static void arp_input(struct us_stack *st, struct us_pbuf *p)
 	if (st->ip && a.spa == st->ip) {
 		/* RFC 5227 2.4: someone else uses our address; never cache
 		 * it or answer it. */
-		us_warn(st, "arp: another host claims our address");
+		struct arp_state *as = st->arp;
 		STAT_INC(st, arp_drop_conflict);
+		if (!as->conflict_warned ||
+		    st->now - as->conflict_warned >= ARP_CONFLICT_WARN_NS) {
+			as->conflict_warned = st->now ? st->now : 1;
+			us_warn(st,
+				"arp: another host claims our address (%llu "
+				"ARP packets so far)",
+				(unsigned long long)
+				    st->stats[US_STAT_arp_drop_conflict]);
+		}
 		goto out;
 	}
 	/* RFC 826 "Packet Reception": update an existing entry for the

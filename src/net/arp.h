@@ -8,10 +8,11 @@
 
 #include "core/stack.h"
 
-/* Bounds. A 64 KiB datagram is 45 fragments at MTU 1500, all waiting on
- * the same resolution, hence a per-entry queue larger than one packet. */
+/* Bounds. A 64 KiB datagram is 45 fragments at MTU 1500 and 119 at the
+ * smallest MTU a stack takes (576), all waiting on the same resolution:
+ * the per-entry queue holds one such datagram whole. */
 #define ARP_MAX_ENTRIES 1024     /* cache size; old unused entries evicted */
-#define ARP_QUEUE_PER_ENTRY 64   /* packets waiting for one resolution */
+#define ARP_QUEUE_PER_ENTRY 128  /* packets waiting for one resolution */
 #define ARP_QUEUE_TOTAL 256      /* packets waiting, all entries */
 #define ARP_FAILED_HOLD_MS 3000  /* FAILED answers -EHOSTUNREACH this long */
 
@@ -34,5 +35,7 @@ enum arp_entry_state arp_lookup(struct us_stack *st, uint32_t ip,
 				uint8_t mac[6]);
 /* Send a gratuitous ARP for our address. */
 void arp_announce(struct us_stack *st);
+/* Packets waiting for a resolution, all entries (buffers ARP holds). */
+uint32_t arp_queued(const struct us_stack *st);
 
 #endif

@@ -428,6 +428,15 @@ uint32_t ip4_reasm_count(const struct ip4_reasm *r)
 	return r->count;
 }
 
+uint32_t ip4_reasm_bufs(const struct ip4_reasm *r)
+{
+	uint32_t n = 0;
+
+	for (const struct frag_queue *q = r->oldest; q; q = q->newer)
+		n += q->nfrags;
+	return n;
+}
+
 uint32_t ip4_reasm_max_queues(const struct ip4_reasm *r)
 {
 	return r->nrecs;

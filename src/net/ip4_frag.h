@@ -41,6 +41,8 @@ struct us_pbuf *ip4_reasm_input(struct us_stack *st, struct ip4_reasm *r,
 uint32_t ip4_reasm_mem(const struct ip4_reasm *r);
 uint32_t ip4_reasm_mem_max(const struct ip4_reasm *r);
 uint32_t ip4_reasm_count(const struct ip4_reasm *r);
+/* Buffers held: fragments waiting in every queue. */
+uint32_t ip4_reasm_bufs(const struct ip4_reasm *r);
 /* How many datagrams can be under reassembly at once (records made). */
 uint32_t ip4_reasm_max_queues(const struct ip4_reasm *r);
 

@@ -187,6 +187,12 @@ static inline struct us_stack *sock_api_enter(struct us_stack *st)
 {
 	if (st && unlikely(st->mt || st->wake))
 		sock_api_enter_slow(st);
+	else if (st)
+		/* Run to completion: the loop may have been away for long
+		 * (the application's own work); timers this call arms (an
+		 * ARP retry, a SYN retransmission) count from now, not from
+		 * the loop's last turn. One clock read per call. */
+		stack_update_time(st);
 	return st;
 }
 static inline void sock_api_leave(struct us_stack **pst)

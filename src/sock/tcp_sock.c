@@ -379,7 +379,7 @@ static int tcp_sock_setsockopt(struct us_stack *st, struct us_sock *sk,
 		ts->linger_s = l.l_linger < 0 ? 0 : l.l_linger;
 		return 0;
 	}
-	if (level == SOL_SOCKET)
+	if (level == SOL_SOCKET && name != SO_KEEPALIVE)
 		return -ENOPROTOOPT;
 	return tcp_setopt(st, ts->c, level, name, val, len);
 }
@@ -401,6 +401,8 @@ static int tcp_sock_getsockopt(struct us_stack *st, struct us_sock *sk,
 		case SO_ACCEPTCONN:
 			return sock_put_int(val, len,
 					    tcp_state(ts->c) == TCP_LISTEN);
+		case SO_KEEPALIVE:
+			break;
 		default:
 			return -ENOPROTOOPT;
 		}

@@ -31,6 +31,8 @@ static void dupack(struct us_stack *st, struct tcp_conn *c)
 {
 	if (c->dupacks < 255)
 		c->dupacks++;
+	if (tcp_sack_dupack(st, c))
+		return; /* RFC 6675 recovery */
 	if (c->in_recovery) {
 		c->cwnd += c->mss;
 		return;
@@ -52,6 +54,8 @@ static void dupack(struct us_stack *st, struct tcp_conn *c)
  * timeout rather than one segment per RTT. */
 static void partial_ack(struct us_stack *st, struct tcp_conn *c, uint32_t acked)
 {
+	if (tcp_sack_partial(st, c))
+		return;
 	STAT_INC(st, tcp_partial_ack);
 	tcp_xmit_at(st, c, c->snd_una, c->mss);
 	c->cwnd = c->cwnd > acked ? c->cwnd - acked : 0;
@@ -103,6 +107,7 @@ static void new_ack(struct us_stack *st, struct tcp_conn *c, uint32_t ack)
 	tcp_sndq_ack(st, c, acked - syn - (fin ? 1u : 0u));
 	c->info.bytes_acked += acked - syn - (fin ? 1u : 0u);
 	c->snd_una = ack;
+	tcp_sack_acked(c);
 	if (seq_lt(c->snd_nxt, ack))
 		c->snd_nxt = ack;
 	c->retries = 0;
@@ -123,7 +128,11 @@ static void new_ack(struct us_stack *st, struct tcp_conn *c, uint32_t ack)
 		 * dupack() stays meaningful across wrap-around. */
 		if (seq_lt(c->recover, c->snd_una))
 			c->recover = c->snd_una - 1;
-		c->cc->on_ack(c, acked, st->now);
+		/* Data bytes only: the SYN's or FIN's sequence number is no
+		 * segment that left the network (cwnd stays whole MSSs). */
+		uint32_t data = acked - syn - (fin ? 1u : 0u);
+		if (data)
+			c->cc->on_ack(c, data, st->now);
 	}
 
 	/* RFC 6298 5.2-5.3. */
@@ -160,6 +169,11 @@ bool tcp_ack_process(struct us_stack *st, struct tcp_conn *c, struct tcp_seg *s)
 		return true; /* an old ACK: ignored, the text still counts */
 	}
 
+	/* An acceptable ACK answers our window probes: the peer is alive
+	 * (see persist_timeout). */
+	if (c->rtx_mode == TCP_TM_PERSIST)
+		c->retries = 0;
+
 	/* The send window (SND.WL1/WL2 keep old segments from setting it). */
 	bool wnd_changed = false;
 	if (seq_lt(c->snd_wl1, s->seq) ||
@@ -176,6 +190,7 @@ bool tcp_ack_process(struct us_stack *st, struct tcp_conn *c, struct tcp_seg *s)
 		}
 	}
 
+	tcp_sack_rcvd(st, c, s);
 	if (ack == c->snd_una) {
 		/* RFC 5681 2: a duplicate ACK carries no data, no SYN/FIN,
 		 * the same window, while data is outstanding. */
@@ -184,6 +199,7 @@ bool tcp_ack_process(struct us_stack *st, struct tcp_conn *c, struct tcp_seg *s)
 			dupack(st, c);
 		return true;
 	}
+	tcp_ts_ack(st, c, s);
 	new_ack(st, c, ack);
 	return c->state != TCP_CLOSED;
 }

@@ -9,6 +9,7 @@
 
 #include "core/stack.h"
 #include "net/inaddr.h"
+#include "net/pmtu.h"
 #include "tcp/tcp.h"
 #include "wire/tcp.h"
 
@@ -44,6 +45,7 @@ static inline uint32_t seq_min(uint32_t a, uint32_t b)
 #define TCP_QUICKACKS 16	 /* immediate ACKs at connection start */
 #define TCP_CHALLENGE_PER_S 100 /* RFC 5961 7: per connection */
 #define TCP_MAX_BACKLOG 4096	 /* SOMAXCONN */
+#define TCP_SACK_SB 16		 /* scoreboard ranges kept */
 
 /* What the retransmission timer is doing now (one timer per block). */
 enum tcp_rtx_mode {
@@ -75,6 +77,9 @@ struct tcp_cc_ops {
 	void (*on_rto)(struct tcp_conn *c);
 };
 extern const struct tcp_cc_ops tcp_newreno;
+extern const struct tcp_cc_ops tcp_cubic; /* tcp_cubic.c, RFC 9438 */
+/* tcp_cc.c: a module by name (not NUL-terminated); NULL if unknown. */
+const struct tcp_cc_ops *tcp_cc_find(const char *name, size_t len);
 
 /* A listener's queue of children (SYN queue or accept queue). */
 struct tcp_lq {
@@ -195,6 +200,35 @@ struct tcp_conn {
 		uint32_t total_retrans;
 		uint64_t last_data_sent, last_data_recv, last_ack_recv; /* ns */
 	} info;
+
+	/* Keepalive and user timeout (tcp_keepalive.c); 0: the default. */
+	bool keepalive;
+	uint8_t keep_cnt, keep_probes;
+	uint16_t keep_idle_s, keep_intvl_s;
+	uint32_t user_timeout_ms;
+	uint64_t last_rcv;  /* ns: the last segment from the peer */
+	uint64_t ut_start;  /* ns: user timeout counted from here */
+	struct us_timer keep_timer;
+
+	/* Timestamps (tcp_ts.c, RFC 7323). */
+	bool ts_ok;	  /* negotiated */
+	bool ts_off_set;  /* ts_offset computed */
+	uint32_t ts_offset, ts_recent;
+	uint64_t ts_recent_age; /* ns: when ts_recent was taken */
+	uint8_t cookie_tsbits;	/* a cookie SYN-ACK's TSval low bits */
+	uint64_t cookie_last;	/* listener: last SYN cookie sent (ns) */
+
+	/* SACK (tcp_sack.c, RFC 2018, 2883, 6675). */
+	bool sack_ok;	    /* negotiated */
+	bool sack_rec;	    /* in_recovery is RFC 6675's, not NewReno's */
+	bool dsack_pending; /* report [dsack_start, dsack_end) once */
+	uint8_t nsb;	    /* ranges in the scoreboard */
+	uint32_t dsack_start, dsack_end;
+	uint32_t rcv_last_ooo; /* latest out-of-order arrival */
+	uint32_t high_rxt;     /* RFC 6675 HighRxt */
+	struct {
+		uint32_t start, end;
+	} sb[TCP_SACK_SB]; /* SACKed by the peer, sorted, above SND.UNA */
 };
 
 struct tcp_stack {
@@ -212,6 +246,9 @@ struct tcp_stack {
 	uint32_t rto_min_ms, rto_max_ms, rto_init_ms, delack_ms;
 	uint32_t syn_retries, synack_retries, retries, max_syn_backlog;
 	uint32_t rcvbuf, sndbuf;
+	const struct tcp_cc_ops *cc_default; /* us_config.tcp_congestion */
+	bool no_sack;			     /* us_config.tcp_no_sack */
+	struct pmtu_cache pmtu;		     /* RFC 1191, by destination */
 };
 
 #define TCP_LHASH_SIZE 256u
@@ -237,7 +274,15 @@ struct tcp_seg {
 
 /* tcp_hash.c: keyed hashes of a 4-tuple; each use has its own key, an
  * offset into the stack's 32-byte secret. */
-enum { TCP_KEY_HASH = 0, TCP_KEY_ISN = 8, TCP_KEY_PORT = 16 };
+enum {
+	TCP_KEY_HASH = 0,
+	TCP_KEY_ISN = 8,
+	TCP_KEY_PORT = 16,
+	TCP_KEY_TS = 4,
+	TCP_KEY_COOKIE = 12,
+};
+/* SipHash-2-4 of n bytes under the key at offset key. */
+uint64_t tcp_keyed_hash(struct us_stack *st, int key, const void *m, size_t n);
 uint64_t tcp_tuple_hash(struct us_stack *st, int key, const struct inaddr *la,
 			uint16_t lp, const struct inaddr *ra, uint16_t rp);
 uint32_t tcp_hash4(struct us_stack *st, const struct inaddr *la, uint16_t lp,
@@ -348,6 +393,73 @@ uint16_t tcp_wnd_field(struct tcp_conn *c, bool syn);
 /* tcp_info.c: TCP_INFO, in Linux's struct tcp_info layout. */
 int tcp_get_info(struct us_stack *st, const struct tcp_conn *c, void *val,
 		 socklen_t *len);
+
+/* tcp_opt.c: TCP_CONGESTION, keepalive and user-timeout options;
+ * -ENOPROTOOPT for the others. */
+int tcp_setopt_ext(struct us_stack *st, struct tcp_conn *c, int level,
+		   int name, const void *val, socklen_t len);
+int tcp_getopt_ext(struct us_stack *st, struct tcp_conn *c, int level,
+		   int name, void *val, socklen_t *len);
+/* tcp_ts.c: timestamps (RFC 7323). */
+uint32_t tcp_ts_now(struct us_stack *st, struct tcp_conn *c);
+uint32_t tcp_ts_optlen(const struct tcp_conn *c);
+uint32_t tcp_ts_emit(struct us_stack *st, struct tcp_conn *c, uint8_t *b,
+		     uint8_t flags);
+void tcp_ts_syn(struct us_stack *st, struct tcp_conn *c,
+		const struct tcp_seg *s);
+bool tcp_ts_paws(struct us_stack *st, struct tcp_conn *c,
+		 const struct tcp_seg *s);
+void tcp_ts_update(struct us_stack *st, struct tcp_conn *c,
+		   const struct tcp_seg *s);
+void tcp_ts_ack(struct us_stack *st, struct tcp_conn *c,
+		const struct tcp_seg *s);
+/* tcp_sack.c: SACK (RFC 2018, 2883, 6675). */
+void tcp_sack_syn(struct us_stack *st, struct tcp_conn *c,
+		  const struct tcp_seg *s);
+void tcp_sack_ooo_rcvd(struct tcp_conn *c, uint32_t seq);
+void tcp_sack_dup_rcvd(struct tcp_conn *c, uint32_t start, uint32_t end);
+uint32_t tcp_sack_emit(struct us_stack *st, struct tcp_conn *c, uint8_t *b,
+		       uint32_t room, uint8_t flags, uint32_t len);
+void tcp_sack_rcvd(struct us_stack *st, struct tcp_conn *c,
+		   const struct tcp_seg *s);
+/* SND.UNA moved: forget what it covers. */
+void tcp_sack_acked(struct tcp_conn *c);
+/* The window tcp_output may fill in SACK recovery (cwnd - pipe). */
+uint32_t tcp_sack_wnd(const struct tcp_conn *c);
+bool tcp_sack_dupack(struct us_stack *st, struct tcp_conn *c);
+bool tcp_sack_partial(struct us_stack *st, struct tcp_conn *c);
+/* tcp_icmp.c: path MTU (RFC 1191). */
+uint32_t tcp_path_mtu(struct us_stack *st, const struct tcp_conn *c);
+uint32_t tcp_path_mss(struct us_stack *st, const struct tcp_conn *c);
+void tcp_icmp_frag_needed(struct us_stack *st, struct tcp_conn *c,
+			  uint32_t mtu);
+/* tcp_cookie.c: SYN cookies (RFC 4987). */
+uint32_t tcp_cookie_make(struct us_stack *st, const struct tcp_seg *s,
+			 uint16_t peer_mss);
+uint16_t tcp_cookie_check(struct us_stack *st, const struct tcp_seg *s,
+			  uint32_t cookie);
+void tcp_cookie_send(struct us_stack *st, struct tcp_conn *l,
+		     struct tcp_seg *s);
+bool tcp_cookie_accept(struct us_stack *st, struct tcp_conn *l,
+		       struct tcp_seg *s);
+/* tcp_listen.c: a child takes the listener's settings; adopt also puts
+ * it on the SYN queue. */
+void tcp_child_inherit(struct tcp_conn *c, const struct tcp_conn *l);
+void tcp_child_adopt(struct tcp_conn *l, struct tcp_conn *c);
+/* tcp_keepalive.c */
+void tcp_keepalive_init(struct tcp_conn *c);
+void tcp_keepalive_stop(struct us_stack *st, struct tcp_conn *c);
+/* (Re)start the keepalive timer if enabled and the state wants it. */
+void tcp_keepalive_reset(struct us_stack *st, struct tcp_conn *c);
+/* A segment arrived from the peer. */
+void tcp_keepalive_rcvd(struct us_stack *st, struct tcp_conn *c);
+int tcp_keep_idle_s(const struct tcp_conn *c);
+int tcp_keep_intvl_s(const struct tcp_conn *c);
+int tcp_keep_cnt(const struct tcp_conn *c);
+/* On a retransmission timeout (retries already counted): give up? */
+bool tcp_rtx_give_up(struct us_stack *st, struct tcp_conn *c);
+void tcp_user_timeout_clamp(struct us_stack *st, struct tcp_conn *c,
+			    uint64_t delay_ns);
 
 /* tcp_timer.c */
 void tcp_timers_init(struct tcp_conn *c);

@@ -79,6 +79,11 @@ uint64_t tcp_tuple_hash(struct us_stack *st, int key, const struct inaddr *la,
 	return siphash24(st->secret + key, m, sizeof(m));
 }
 
+uint64_t tcp_keyed_hash(struct us_stack *st, int key, const void *m, size_t n)
+{
+	return siphash24(st->secret + key, m, n);
+}
+
 uint32_t tcp_hash4(struct us_stack *st, const struct inaddr *la, uint16_t lp,
 		   const struct inaddr *ra, uint16_t rp)
 {

@@ -35,6 +35,10 @@ int tcp_get_info(struct us_stack *st, const struct tcp_conn *c, void *val,
 	ti.tcpi_ca_state = c->in_recovery ? 3 : c->backoff ? 4 : 0;
 	ti.tcpi_retransmits = c->retries;
 	ti.tcpi_backoff = c->backoff;
+	if (c->sack_ok)
+		ti.tcpi_options |= TCPI_OPT_SACK;
+	if (c->ts_ok)
+		ti.tcpi_options |= TCPI_OPT_TIMESTAMPS;
 	if (c->ws_ok) {
 		ti.tcpi_options |= TCPI_OPT_WSCALE;
 		ti.tcpi_snd_wscale = c->snd_wscale & 0xf;
@@ -48,7 +52,7 @@ int tcp_get_info(struct us_stack *st, const struct tcp_conn *c, void *val,
 	ti.tcpi_last_data_sent = ms_ago(st->now, c->info.last_data_sent);
 	ti.tcpi_last_data_recv = ms_ago(st->now, c->info.last_data_recv);
 	ti.tcpi_last_ack_recv = ms_ago(st->now, c->info.last_ack_recv);
-	ti.tcpi_pmtu = st->mtu;
+	ti.tcpi_pmtu = tcp_path_mtu(st, c);
 	ti.tcpi_rtt = c->srtt_us;
 	ti.tcpi_rttvar = c->rttvar_us;
 	ti.tcpi_snd_ssthresh =

@@ -81,13 +81,20 @@ static void input_closed(struct us_stack *st, struct tcp_seg *s)
 }
 
 /* RFC 9293 3.10.7.4 (TIME-WAIT, SYN) and RFC 6191: a SYN beyond the old
- * connection's sequence space may start a new incarnation. Returns true
- * if the segment was handled here. */
+ * connection may start a new incarnation. RFC 6191 2: when the old
+ * connection used timestamps and the SYN carries one, its TSval decides
+ * (beyond TS.Recent, the last one the old connection took: so a client
+ * whose timestamp clock runs on may reuse the 4-tuple whatever its ISN);
+ * otherwise its sequence number must lie beyond RCV.NXT (RFC 1122
+ * 4.2.2.13). Returns true if the segment was handled here. */
 static bool timewait_syn(struct us_stack *st, struct tcp_conn *c,
 			 struct tcp_seg *s)
 {
-	if (!(s->flags & TCP_SYN) || (s->flags & TCP_ACK) ||
-	    !seq_gt(s->seq, c->rcv_nxt))
+	if (!(s->flags & TCP_SYN) || (s->flags & TCP_ACK))
+		return false;
+	bool ts = c->ts_ok && (s->opt.present & TCP_OPT_TS);
+	if (ts ? (int32_t)(s->opt.tsval - c->ts_recent) <= 0
+	       : !seq_gt(s->seq, c->rcv_nxt))
 		return false;
 	struct tcp_conn *l = tcp_lookup_listener(st, &s->dst, s->h.dport);
 	if (!l)
@@ -121,6 +128,7 @@ void tcp_input(struct us_stack *st, struct us_pbuf *p)
 	}
 	if (c) {
 		c->info.segs_in++;
+		tcp_keepalive_rcvd(st, c);
 		/* RFC 7323 2.2: a SYN's window is never scaled. */
 		if (c->ws_ok && !(s.flags & TCP_SYN))
 			s.wnd <<= c->snd_wscale;
@@ -189,6 +197,8 @@ void tcp_input_synsent(struct us_stack *st, struct tcp_conn *c,
 	c->rcv_adv = c->rcv_nxt + US_MIN(tcp_rcv_space(c), 65535u);
 	c->last_ack_sent = c->irs;
 	tcp_syn_options(c, s);
+	tcp_ts_syn(st, c, s);
+	tcp_sack_syn(st, c, s);
 	c->snd_wnd = s->wnd; /* RFC 7323 2.2: not scaled in a SYN */
 	c->max_snd_wnd = c->snd_wnd;
 	c->snd_wl1 = s->seq;
@@ -247,18 +257,13 @@ void tcp_err(struct us_stack *st, int type, int code, uint32_t info,
 	struct tcp_conn *c = tcp_lookup(st, &src, sport, &dst, dport);
 
 	if (!c || c->state == TCP_TIME_WAIT || seq_lt(seq, c->snd_una) ||
-	    seq_geq(seq, c->snd_max + (c->snd_max == c->snd_una)))
+	    seq_geq(seq, c->snd_max + (c->snd_max == c->snd_una))) {
+		STAT_INC(st, tcp_icmp_drop_out_of_window);
 		return;
+	}
 	STAT_INC(st, tcp_icmp_err);
 	if (type == ICMP_UNREACH_T && code == ICMP_UNREACH_NEEDFRAG_C) {
-		uint32_t mtu = info & 0xffff;
-		if (mtu >= 68 && mtu - 40 < c->mss) {
-			c->mss =
-			    (uint16_t)US_MAX(mtu - 40, (uint32_t)TCP_MIN_MSS);
-			/* Resend what was too big at the new size. */
-			c->snd_nxt = c->snd_una;
-			tcp_output(st, c);
-		}
+		tcp_icmp_frag_needed(st, c, info & 0xffff); /* tcp_icmp.c */
 		return;
 	}
 	int err = EHOSTUNREACH;

@@ -49,6 +49,7 @@ static void trim(struct us_stack *st, struct tcp_conn *c, struct tcp_seg *s)
 		}
 		d = US_MIN(d, s->len);
 		if (d) {
+			tcp_sack_dup_rcvd(c, s->seq, s->seq + d); /* RFC 2883 */
 			STAT_INC(st, tcp_dup_data);
 			pbuf_pull(s->p, d);
 			s->len -= d;
@@ -89,6 +90,9 @@ static bool check_seq(struct us_stack *st, struct tcp_conn *c,
 		return true;
 	}
 	STAT_INC(st, tcp_drop_out_of_window);
+	if (s->len && seq_lt(s->seq, c->rcv_nxt)) /* RFC 2883: a duplicate */
+		tcp_sack_dup_rcvd(c, s->seq,
+				  seq_min(s->seq + s->len, c->rcv_nxt));
 	/* TIME-WAIT: a retransmitted FIN restarts the 2 MSL wait. */
 	if (c->state == TCP_TIME_WAIT && (s->flags & TCP_FIN))
 		tcp_timer_arm_mode(st, c, TCP_TM_TIMEWAIT,
@@ -179,8 +183,9 @@ void tcp_input_sync(struct us_stack *st, struct tcp_conn *c, struct tcp_seg *s)
 		s->flags &= (uint8_t)~TCP_SYN;
 		s->seq++;
 	}
-	if (!check_seq(st, c, s))
+	if (!tcp_ts_paws(st, c, s) || !check_seq(st, c, s))
 		return;
+	tcp_ts_update(st, c, s);
 	if (s->flags & TCP_RST) {
 		input_rst(st, c, s);
 		return;

@@ -5,8 +5,9 @@
  * Bounds: the accept queue holds at most backlog + 1 connections (Linux's
  * rule, which programs tuned for Linux expect; backlog is clamped to
  * 0..4096); the SYN queue holds at most tcp_max_syn_backlog. A SYN that
- * finds either full is dropped and counted (the client retries; SYN
- * cookies are a later addition); an ACK completing a handshake while the
+ * finds the accept queue full is dropped and counted (the client
+ * retries); one that finds the SYN queue full is answered with a SYN
+ * cookie (tcp_cookie.c); an ACK completing a handshake while the
  * accept queue is full is dropped and the child stays in SYN-RECEIVED,
  * so the handshake completes when the application catches up. */
 #include <errno.h>
@@ -70,7 +71,7 @@ bool tcp_child_established(struct us_stack *st, struct tcp_conn *c)
 }
 
 /* A child inherits what the user set on the listener. */
-static void inherit(struct tcp_conn *c, const struct tcp_conn *l)
+void tcp_child_inherit(struct tcp_conn *c, const struct tcp_conn *l)
 {
 	c->rcvbuf = l->rcvbuf;
 	c->sndbuf = l->sndbuf;
@@ -78,10 +79,23 @@ static void inherit(struct tcp_conn *c, const struct tcp_conn *l)
 	c->user_mss = l->user_mss;
 	c->reuseaddr = l->reuseaddr;
 	c->cc = l->cc;
+	c->keepalive = l->keepalive;
+	c->keep_idle_s = l->keep_idle_s;
+	c->keep_intvl_s = l->keep_intvl_s;
+	c->keep_cnt = l->keep_cnt;
+	c->user_timeout_ms = l->user_timeout_ms;
 	c->lport = l->lport;
 	c->bound = true;
 	if (c->user_mss && c->user_mss < c->rcv_mss)
 		c->rcv_mss = c->user_mss;
+}
+
+void tcp_child_adopt(struct tcp_conn *l, struct tcp_conn *c)
+{
+	tcp_child_inherit(c, l);
+	c->user = false;
+	c->parent = l;
+	lq_push(&l->synq, c);
 }
 
 void tcp_listen_input(struct us_stack *st, struct tcp_conn *l,
@@ -92,6 +106,9 @@ void tcp_listen_input(struct us_stack *st, struct tcp_conn *l,
 	/* First: a RST is ignored; second: an ACK is answered with a RST
 	 * <SEQ=SEG.ACK>; third: only a SYN goes on. */
 	if (s->flags & (TCP_RST | TCP_ACK) || !(s->flags & TCP_SYN)) {
+		if ((s->flags & (TCP_RST | TCP_SYN | TCP_ACK)) == TCP_ACK &&
+		    tcp_cookie_accept(st, l, s))
+			return; /* RFC 4987: a SYN cookie came back */
 		STAT_INC(st, tcp_drop_listen);
 		if ((s->flags & TCP_ACK) && !(s->flags & TCP_RST))
 			tcp_send_rst_reply(st, s);
@@ -102,7 +119,8 @@ void tcp_listen_input(struct us_stack *st, struct tcp_conn *l,
 		return;
 	}
 	if (l->synq.n >= l->max_syn) {
-		STAT_INC(st, tcp_drop_syn_queue_full);
+		/* RFC 4987 3.6: answer with a SYN cookie (tcp_cookie.c). */
+		tcp_cookie_send(st, l, s);
 		return;
 	}
 	c = tcp_conn_alloc(st);
@@ -110,7 +128,7 @@ void tcp_listen_input(struct us_stack *st, struct tcp_conn *l,
 		STAT_INC(st, tcp_drop_nomem);
 		return;
 	}
-	inherit(c, l);
+	tcp_child_inherit(c, l);
 	c->user = false;
 	c->laddr = s->dst;
 	c->raddr = s->src;
@@ -123,6 +141,8 @@ void tcp_listen_input(struct us_stack *st, struct tcp_conn *l,
 	c->last_ack_sent = c->irs;
 	c->rcv_wscale = (uint8_t)tcp_choose_wscale(c->rcvbuf);
 	tcp_syn_options(c, s);
+	tcp_ts_syn(st, c, s);
+	tcp_sack_syn(st, c, s);
 	c->snd_wnd = s->wnd; /* RFC 7323 2.2: not scaled in a SYN */
 	c->snd_wl1 = s->seq;
 	c->iss = tcp_isn(st, &c->laddr, c->lport, &c->raddr, c->rport);

@@ -87,7 +87,7 @@ static void route_err(struct tcp_conn *c, int rc)
 static int xmit(struct us_stack *st, struct tcp_conn *c, uint32_t seq,
 		uint32_t len, uint8_t flags, bool reserve)
 {
-	uint8_t opts[TCP_SYN_OPTS_MAX];
+	uint8_t opts[TCP_MAX_HLEN - TCP_HLEN];
 	uint32_t optlen = 0;
 
 	if (flags & TCP_SYN) {
@@ -95,6 +95,9 @@ static int xmit(struct us_stack *st, struct tcp_conn *c, uint32_t seq,
 		optlen = tcp_emit_syn_opts(opts, c->rcv_mss,
 					   ws ? c->rcv_wscale : -1);
 	}
+	optlen += tcp_ts_emit(st, c, opts + optlen, flags);
+	optlen += tcp_sack_emit(st, c, opts + optlen, sizeof(opts) - optlen,
+				flags, len);
 	uint32_t hlen = TCP_HLEN + optlen;
 	struct us_pbuf *p =
 	    pbuf_alloc(&st->pool, hlen + len, reserve ? PBUF_ALLOC_RESERVE : 0);
@@ -146,6 +149,8 @@ static int xmit(struct us_stack *st, struct tcp_conn *c, uint32_t seq,
 
 static uint32_t cwnd_eff(const struct tcp_conn *c)
 {
+	if (c->in_recovery && c->sack_rec)
+		return tcp_sack_wnd(c); /* RFC 6675: cwnd - pipe */
 	/* RFC 3042: the first two duplicate ACKs each let one segment of
 	 * new data out (limited transmit); never a retransmission. */
 	if (!c->in_recovery && c->dupacks && c->dupacks < 3 &&

@@ -133,6 +133,7 @@ void tcp_data_in(struct us_stack *st, struct tcp_conn *c, struct tcp_seg *s)
 		/* Beyond a hole: keep for later, and send a duplicate ACK at
 		 * once (RFC 5681 4.2) so the sender's fast retransmit works. */
 		if (s->len) {
+			tcp_sack_ooo_rcvd(c, s->seq);
 			tcp_ooo_insert(st, c, s->p, s->seq, fin);
 			s->p = NULL;
 		} else if (fin) {

@@ -85,9 +85,11 @@ int tcp_choose_wscale(uint32_t rcvbuf)
 void tcp_init_xfer(struct us_stack *st, struct tcp_conn *c)
 {
 	uint32_t mss = US_MIN(c->peer_mss, tcp_mss_for_mtu(st));
+	mss = US_MIN(mss, tcp_path_mss(st, c)); /* RFC 1191 cache */
 
 	if (c->user_mss && c->user_mss < mss)
 		mss = c->user_mss;
+	mss -= tcp_ts_optlen(c); /* RFC 7323 3.2: options every segment */
 	if (mss < TCP_MIN_MSS)
 		mss = TCP_MIN_MSS;
 	c->mss = (uint16_t)mss;
@@ -103,4 +105,5 @@ void tcp_init_xfer(struct us_stack *st, struct tcp_conn *c)
 	c->quickack = TCP_QUICKACKS;
 	c->rcv_mss_est = (uint16_t)US_MIN(c->rcv_mss, TCP_DEFAULT_MSS);
 	c->cc->init(c);
+	tcp_keepalive_reset(st, c);
 }

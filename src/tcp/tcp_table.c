@@ -27,7 +27,7 @@ struct tcp_conn *tcp_conn_alloc(struct us_stack *st)
 	pbufq_init(&c->ooo);
 	c->rcvbuf = ts->rcvbuf;
 	c->sndbuf = ts->sndbuf;
-	c->cc = &tcp_newreno;
+	c->cc = ts->cc_default;
 	c->rto_ms = ts->rto_init_ms;
 	c->peer_mss = TCP_DEFAULT_MSS;
 	c->mss = TCP_DEFAULT_MSS;
@@ -254,6 +254,25 @@ int tcp_table_init(struct us_stack *st)
 	ts->max_syn_backlog = dflt(cfg->tcp_max_syn_backlog, 256);
 	ts->rcvbuf = dflt(cfg->tcp_rcvbuf, 1u << 20);
 	ts->sndbuf = dflt(cfg->tcp_sndbuf, 1u << 20);
+	ts->no_sack = cfg->tcp_no_sack != 0;
+	pmtu_init(&ts->pmtu,
+		  (uint64_t)dflt(cfg->pmtu_timeout_ms, 600000) * US_NS_PER_MS);
+	/* CUBIC by default, as Linux (RFC 9438). It wants SACK beside it:
+	 * its gentler reduction (0.7) refills a drop-tail queue quickly, and
+	 * NewReno recovery alone turns the burst losses that follow into
+	 * timeouts. */
+	ts->cc_default = &tcp_cubic;
+	if (cfg->tcp_congestion) {
+		ts->cc_default = tcp_cc_find(cfg->tcp_congestion,
+					     strlen(cfg->tcp_congestion));
+		if (!ts->cc_default) {
+			free(ts->ehash);
+			free(ts->lhash);
+			free(ts->bhash);
+			free(ts);
+			return -EINVAL;
+		}
+	}
 	if (ts->rto_min_ms > ts->rto_max_ms)
 		ts->rto_min_ms = ts->rto_max_ms;
 	st->tcp = ts;

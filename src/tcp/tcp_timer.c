@@ -72,6 +72,7 @@ void tcp_timers_stop(struct us_stack *st, struct tcp_conn *c)
 {
 	timer_cancel(&st->wheel, &c->rtx_timer);
 	timer_cancel(&st->wheel, &c->delack_timer);
+	tcp_keepalive_stop(st, c);
 	c->rtx_mode = TCP_TM_NONE;
 }
 
@@ -150,7 +151,8 @@ static void rtx_timeout(struct us_stack *st, struct tcp_conn *c)
 	}
 	if (c->snd_una == c->snd_max)
 		return;
-	if (++c->retries > ts->retries) {
+	c->retries++;
+	if (tcp_rtx_give_up(st, c)) { /* retries, or TCP_USER_TIMEOUT */
 		give_up(st, c);
 		return;
 	}
@@ -168,6 +170,7 @@ static void rtx_timeout(struct us_stack *st, struct tcp_conn *c)
 	tcp_output(st, c);
 	if (!timer_pending(&c->rtx_timer))
 		tcp_rtx_arm(st, c);
+	tcp_user_timeout_clamp(st, c, ms_ns(backed_off_ms(st, c)));
 }
 
 /* RFC 9293 3.8.6.1: keep probing a zero window, backing off; a probe is
@@ -183,6 +186,18 @@ static void persist_timeout(struct us_stack *st, struct tcp_conn *c)
 		 * allows goes even if it is small. */
 		c->sws_override = true;
 		tcp_output(st, c);
+		return;
+	}
+	/* RFC 9293 3.8.6.1: the receiver may keep its window closed
+	 * indefinitely, as long as it answers the probes (tcp_ack_process
+	 * clears the count on each answer). One that stops answering is
+	 * gone, as after unanswered retransmissions (RFC 1122 4.2.3.5; Linux
+	 * counts probes against tcp_retries2 the same way); otherwise a
+	 * peer could hold a connection, closed by its user or not, forever
+	 * by announcing a zero window and going silent. */
+	c->retries++;
+	if (tcp_rtx_give_up(st, c)) {
+		give_up(st, c);
 		return;
 	}
 	STAT_INC(st, tcp_zero_window_probe);
@@ -231,4 +246,5 @@ void tcp_timers_init(struct tcp_conn *c)
 {
 	timer_init(&c->rtx_timer, rtx_fire);
 	timer_init(&c->delack_timer, delack_fire);
+	tcp_keepalive_init(c);
 }

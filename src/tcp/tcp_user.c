@@ -387,20 +387,26 @@ uint32_t tcp_poll(struct us_stack *st, struct tcp_conn *c)
 		ev |= EPOLLERR;
 	if (c->rcvq_len || c->fin_rcvd || c->shut_rd)
 		ev |= EPOLLIN;
-	if (c->fin_rcvd)
+	/* As Linux: RDHUP once reading is shut, by the peer's FIN or by
+	 * our own SHUT_RD; HUP once both directions are. */
+	if (c->fin_rcvd || c->shut_rd)
 		ev |= EPOLLRDHUP;
 	switch (c->state) {
 	case TCP_SYN_SENT:
 	case TCP_SYN_RECEIVED:
 		break;
 	case TCP_CLOSED:
-		/* As Linux: a socket that is not connected (never, or any
-		 * more) is writable and hung up. */
-		ev |= EPOLLOUT | EPOLLHUP | EPOLLIN | EPOLLRDHUP;
+		/* As Linux: a socket that is not connected is writable (a
+		 * write fails at once) and hung up; one whose connection
+		 * ended (reset, refused, timed out, closed) also has its
+		 * reading shut: readable at EOF. */
+		ev |= EPOLLOUT | EPOLLHUP;
+		if (c->err || c->fin_rcvd || c->fin_queued || c->shut_rd)
+			ev |= EPOLLIN | EPOLLRDHUP;
 		break;
 	default:
 		if (c->fin_queued) {
-			if (c->fin_rcvd)
+			if (c->fin_rcvd || c->shut_rd)
 				ev |= EPOLLHUP;
 			ev |= EPOLLOUT; /* a write fails at once: EPIPE */
 		} else if (snd_space(c) >= c->sndbuf / 3 || !c->sndq.count) {
@@ -423,7 +429,10 @@ int tcp_setopt(struct us_stack *st, struct tcp_conn *c, int level, int name,
 	       const void *val, socklen_t len)
 {
 	int v;
+	int rc = tcp_setopt_ext(st, c, level, name, val, len);
 
+	if (rc != -ENOPROTOOPT)
+		return rc;
 	if (len < sizeof(int))
 		return -EINVAL;
 	memcpy(&v, val, sizeof(int));
@@ -467,6 +476,10 @@ int tcp_setopt(struct us_stack *st, struct tcp_conn *c, int level, int name,
 int tcp_getopt(struct us_stack *st, struct tcp_conn *c, int level, int name,
 	       void *val, socklen_t *len)
 {
+	int rc = tcp_getopt_ext(st, c, level, name, val, len);
+
+	if (rc != -ENOPROTOOPT)
+		return rc;
 	if (level == SOL_SOCKET && name == SO_RCVBUF)
 		return put_int(val, len, (int)c->rcvbuf);
 	if (level == SOL_SOCKET && name == SO_SNDBUF)

@@ -106,6 +106,7 @@ static inline void tcp_emit(uint8_t *b, const struct tcp_hdr *h)
 #define TCP_OPT_WS 0x02
 #define TCP_OPT_SACK_PERM 0x04
 #define TCP_OPT_TS 0x08
+#define TCP_OPT_SACK 0x10 /* RFC 2018 3: SACK blocks (nsack of them) */
 #define TCP_OPT_BAD 0x80 /* a malformed option ended the parse */
 
 struct tcp_opts {
@@ -113,6 +114,10 @@ struct tcp_opts {
 	uint8_t wscale;	 /* clamped to TCP_MAX_WSCALE */
 	uint16_t mss;
 	uint32_t tsval, tsecr;
+	uint8_t nsack; /* RFC 2018 3: at most 4 blocks fit */
+	struct {
+		uint32_t start, end;
+	} sack[4];
 };
 
 /* Parse the options in the n bytes at b (the header after its first 20
@@ -158,6 +163,18 @@ static inline void tcp_parse_opts(const uint8_t *b, uint32_t n,
 		case TCPOPT_SACK_PERM:
 			if (len == 2)
 				o->present |= TCP_OPT_SACK_PERM;
+			break;
+		case TCPOPT_SACK:
+			/* RFC 2018 3: 2 + 8n bytes; n > 4 cannot fit. */
+			if (len >= 10 && (len - 2) % 8 == 0 && !o->nsack) {
+				o->present |= TCP_OPT_SACK;
+				for (uint32_t k = 0; k < (len - 2u) / 8 && k < 4;
+				     k++) {
+					o->sack[k].start = rd32(v + 8 * k);
+					o->sack[k].end = rd32(v + 8 * k + 4);
+					o->nsack++;
+				}
+			}
 			break;
 		case TCPOPT_TS:
 			if (len == 10) {

@@ -22,6 +22,8 @@
 #include "core/clock.h"
 #include "core/stack.h"
 #include "dev/dev.h"
+#include "net/arp.h"
+#include "net/ip4_frag.h"
 #include "ustack.h"
 
 #define ECHO_PORT 7
@@ -105,6 +107,31 @@ static void echo(struct harness *h)
 	}
 }
 
+/* Every buffer of the stack under test is free or held by one of the
+ * places that may keep a buffer across loop turns: reassembly queues, the
+ * ARP queues, the echo socket (drained by echo()), the loopback queue.
+ * A buffer lost on an error path is a leak that LeakSanitizer cannot see
+ * (the pool is one mmap'ed region), so it is counted here, after every
+ * input. */
+static void check_pool(struct harness *h)
+{
+	const struct pbuf_pool *pool = &h->st->pool;
+	uint32_t in_use = 0, held;
+
+	for (int c = 0; c < PBUF_CLASSES; c++)
+		in_use += pool->total[c] - pool->nfree[c];
+	held = ip4_reasm_bufs(ip4_reasm_of(h->st)) + arp_queued(h->st) +
+	       h->st->loopq.count;
+	if (in_use != held) {
+		fprintf(stderr,
+			"pbuf leak: %u buffers in use, %u accounted for "
+			"(reassembly %u, ARP %u, loopback %u)\n",
+			in_use, held, ip4_reasm_bufs(ip4_reasm_of(h->st)),
+			arp_queued(h->st), h->st->loopq.count);
+		abort();
+	}
+}
+
 /* USTACK_FUZZ_STATS=1: print the non-zero counters at exit, to see which
  * paths a corpus reaches (e.g. fuzz_frame -runs=0 corpus/). */
 static struct harness *stats_of;
@@ -158,6 +185,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	us_stack_poll(h->st, 0);
 	echo(h);
 	us_stack_poll(h->st, 0);
+	echo(h);
 	drain_link(h);
+	check_pool(h);
 	return 0;
 }

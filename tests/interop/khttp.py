@@ -9,6 +9,11 @@ so requests can be malformed on purpose).
                        connection opened before them goes on being served
   pipeline --to A:P    requests sent back to back in one write come back in
                        order, each intact; Connection: close is honoured
+  bodies --to A:P      on one keep-alive connection: a request sent a byte
+                       per segment, a GET with a Content-Length body, POSTs
+                       with a body (plain and chunked) pipelined with GETs:
+                       each answered (405 for POST), none mistaken for the
+                       next request
 
 Exit status 0 on success, 1 on a failed check (with a one-line reason).
 """
@@ -180,12 +185,52 @@ def pipeline(a):
     return 0
 
 
+def bodies(a):
+    c = Conn(a.to, a.timeout)
+    c.s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    # A request in many segments (a header split anywhere, the URL too).
+    req = b"GET /bytes/77 HTTP/1.1\r\nHost: t\r\nX-A: abc\r\n\r\n"
+    for i in range(len(req)):
+        c.send(req[i:i + 1])
+        time.sleep(0.002)  # one byte per segment, not an event to wait for
+    st, _, body = c.response()
+    if st != 200 or body != pattern(0, 77):
+        return fail("request a byte at a time: %d, %d bytes" % (st, len(body)))
+    # Bodies (RFC 9112 6): Content-Length and chunked are skipped whole,
+    # so what looks like a request inside them is not one.
+    fake = b"GET /bytes/5 HTTP/1.1\r\n\r\n"
+    reqs = (b"GET /bytes/3 HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n"
+            b"\r\n%s" % (len(fake), fake))
+    reqs += (b"POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n"
+             b"\r\n%s" % (len(fake), fake))
+    reqs += (b"POST /x HTTP/1.1\r\nHost: t\r\n"
+             b"Transfer-Encoding: chunked\r\n\r\n"
+             b"%x\r\n%s\r\n0\r\n\r\n" % (len(fake), fake))
+    reqs += b"GET /bytes/4 HTTP/1.1\r\nHost: t\r\n\r\n"
+    c.send(reqs[:40])
+    time.sleep(0.05)
+    c.send(reqs[40:])
+    for want, n in ((200, 3), (405, None), (405, None), (200, 4)):
+        st, hdrs, body = c.response()
+        if st != want or (n is not None and body != pattern(0, n)):
+            return fail("bodies: status %d (want %d), %d bytes" %
+                        (st, want, len(body)))
+        if hdrs.get("connection", "").lower() == "close":
+            return fail("bodies: status %d closed the connection" % st)
+    st, _, body = get(c, "/bytes/6")
+    if st != 200 or body != pattern(0, 6) or c.buf:
+        return fail("bodies: the connection is out of step after them")
+    c.close()
+    print("ok split request, GET and POST bodies (plain, chunked) skipped")
+    return 0
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
     b = sub.add_parser("bytes-sha")
     b.add_argument("n", type=int)
-    for name in ("malformed", "pipeline"):
+    for name in ("malformed", "pipeline", "bodies"):
         s = sub.add_parser(name)
         s.add_argument("--to", required=True)
         s.add_argument("--timeout", type=float, default=5.0)
@@ -194,7 +239,8 @@ def main():
         print(bytes_sha(a.n))
         return 0
     try:
-        return malformed(a) if a.cmd == "malformed" else pipeline(a)
+        return {"malformed": malformed, "pipeline": pipeline,
+                "bodies": bodies}[a.cmd](a)
     except (OSError, EOFError, ValueError) as e:
         return fail("%s: %s" % (a.cmd, e))
 

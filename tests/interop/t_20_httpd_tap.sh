@@ -1,7 +1,9 @@
 #!/bin/bash
 # ustack-httpd against curl over a TAP (t_20b: veth + AF_PACKET): files
 # and /bytes/N bodies byte-exact (SHA-256), Content-Type, HEAD, keep-alive
-# reuse, 403/404/405, pipelining and Connection: close, and malformed
+# reuse, 403/404/405, pipelining and Connection: close, a request split
+# into one-byte segments, request bodies (Content-Length, chunked) skipped
+# on a keep-alive connection, and malformed
 # requests (400, 414, 431, 505) answered and closed while a keep-alive
 # connection is still served. The server must exit 0 on SIGTERM with no
 # connection left open.
@@ -69,6 +71,9 @@ log "HEAD; 404, 403 (traversal, a link out of the root, a directory), 400, 405: 
 K $KHTTP pipeline --to "$UIP:80" >"$T_TMP/pipe.log" 2>&1 ||
 	{ cat "$T_TMP/pipe.log"; fail "pipelining"; }
 log "$(tail -n 1 "$T_TMP/pipe.log")"
+K $KHTTP bodies --to "$UIP:80" >"$T_TMP/bodies.log" 2>&1 ||
+	{ cat "$T_TMP/bodies.log"; show_log "$T_TMP/httpd.log"; fail "split requests and bodies"; }
+log "$(tail -n 1 "$T_TMP/bodies.log")"
 K $KHTTP malformed --to "$UIP:80" >"$T_TMP/bad.log" 2>&1 ||
 	{ cat "$T_TMP/bad.log"; show_log "$T_TMP/httpd.log"; fail "malformed requests"; }
 sed 's/^/    /' "$T_TMP/bad.log"

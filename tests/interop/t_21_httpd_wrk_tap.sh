@@ -2,15 +2,14 @@
 # wrk against ustack-httpd over a TAP (t_21b: veth + AF_PACKET): 64
 # keep-alive connections hammering a generated body and a file must see
 # zero socket errors (connect, read, write, timeout) and zero non-2xx
-# responses. The issue asks for `wrk -c 64 -d 10s`; each run here is 3 s
-# (UST_WRK_SECONDS) to keep CI fast: the connection count, not the length,
-# is what makes the load.
+# responses, for `wrk -c 64 -d 10s` as the issue asks (UST_WRK_SECONDS
+# shortens the runs for a quick check).
 . "$(dirname "$0")/lib.sh"
 . "$HERE/tcp_lib.sh"
 . "$HERE/app_lib.sh"
 
 command -v wrk >/dev/null || fail "wrk is not installed (Debian package wrk)"
-SECS=${UST_WRK_SECONDS:-3}
+SECS=${UST_WRK_SECONDS:-10}
 app_net tw
 mkdir -p "$T_TMP/www"
 head -c 4096 /dev/urandom >"$T_TMP/www/page.bin"

@@ -71,6 +71,11 @@ static void drop_run(struct drop_run *r, const uint32_t *drops, int ndrops)
 	r->tr[0].nords = (uint32_t)ndrops;
 	r->tr[0].watch_ns = RTT_NS;
 	assert_int_equal(tsim_connect(r->s, PORT, &r->p, 10 * SIM_S), 0);
+	/* The window figures below are NewReno's (RFC 5681 (4)); the
+	 * stack's default is CUBIC, whose reduction is 0.7. */
+	assert_int_equal(us_setsockopt(r->s->a, r->p.cfd, IPPROTO_TCP,
+				       13 /* TCP_CONGESTION */, "reno", 4),
+			 0);
 
 	r->bytes = 4 * TSIM_MIB;
 	r->data = tsim_track(tsim_pattern(r->bytes, 0xd409));

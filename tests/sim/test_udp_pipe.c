@@ -182,6 +182,39 @@ static void test_sizes_both_ways(void **state)
 	teardown_sim(s);
 }
 
+static void min_mtu_tweak(struct us_config *cfg, int side, void *arg)
+{
+	(void)side;
+	(void)arg;
+	cfg->mtu = 576; /* the smallest MTU a stack accepts */
+}
+
+/* First contact with the largest datagram at the smallest MTU: all of its
+ * 119 fragments wait behind one ARP resolution, none is dropped, and the
+ * datagram arrives whole. */
+static void test_first_contact_max_datagram_min_mtu(void **state)
+{
+	struct sim_opts o = {.tweak = min_mtu_tweak};
+	struct sim *s = setup_sim(&o);
+	int fa = sim_udp(s->a, PORT_A, false),
+	    fb = sim_udp(s->b, PORT_B, false);
+	static uint8_t buf[UDP_MAX_PAYLOAD], rbuf[65536];
+	struct sockaddr_in to = sim_sin(SIM_IP_B, PORT_B);
+
+	(void)state;
+	fill(buf, sizeof(buf), 7);
+	assert_int_equal(us_sendto(s->a, fa, buf, sizeof(buf), 0,
+				   (struct sockaddr *)&to, sizeof(to)),
+			 sizeof(buf));
+	run_until_readable(s, s->b, fb, 100 * SIM_MS);
+	assert_int_equal(us_recv(s->b, fb, rbuf, sizeof(rbuf), 0), sizeof(buf));
+	assert_true(intact(rbuf, sizeof(buf), 7));
+	assert_int_equal(sim_stat(s->a, "ip4_frag_tx"), 119);
+	assert_int_equal(sim_stat(s->a, "arp_drop_queue_full"), 0);
+	assert_int_equal(sim_stat(s->a, "arp_tx_request"), 1);
+	teardown_sim(s);
+}
+
 /* The receiver's side of an impaired run: every datagram carries its
  * sequence number and length and is checked as it arrives. */
 struct collector {
@@ -785,6 +818,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_first_contact),
 	    cmocka_unit_test(test_sizes_both_ways),
+	    cmocka_unit_test(test_first_contact_max_datagram_min_mtu),
 	    cmocka_unit_test(test_dup_reorder_delay),
 	    cmocka_unit_test(test_all_sizes_dup_reorder_delay),
 	    cmocka_unit_test(test_corruption_caught),

@@ -46,6 +46,10 @@ struct th_seg {
 	uint8_t data[2048];
 	int mss, ws; /* options; -1 when absent */
 	bool sack_ok;
+	bool ts; /* RFC 7323 timestamps option */
+	uint32_t tsval, tsecr;
+	int nsack; /* RFC 2018 SACK blocks, in the order sent */
+	uint32_t sack[4][2];
 };
 
 struct th {
@@ -118,6 +122,11 @@ struct th_opts {
 	int ws;	 /* -1: none */
 	bool bad_csum;
 	int doff; /* 0: computed; else the data offset field (words) */
+	bool ts;  /* a timestamps option with these values */
+	uint32_t tsval, tsecr;
+	bool sack_perm; /* RFC 2018 SACK-permitted */
+	int nsack;	/* SACK blocks sack[0..nsack) */
+	uint32_t sack[4][2];
 };
 
 /* Send one frame from B to A and let A process it. */
@@ -126,7 +135,7 @@ static inline void th_inject_raw(struct th *h, uint8_t flags, uint32_t seq,
 				 uint32_t len, const struct th_opts *o)
 {
 	uint8_t f[2048];
-	uint8_t opt[16];
+	uint8_t opt[40];
 	uint32_t olen = 0;
 
 	if (o && o->mss) {
@@ -141,6 +150,34 @@ static inline void th_inject_raw(struct th *h, uint8_t flags, uint32_t seq,
 		opt[olen++] = 3;
 		opt[olen++] = (uint8_t)o->ws;
 	}
+	if (o && o->ts) {
+		opt[olen++] = 1;
+		opt[olen++] = 1;
+		opt[olen++] = 8;
+		opt[olen++] = 10;
+		th_put32(opt + olen, o->tsval);
+		th_put32(opt + olen + 4, o->tsecr);
+		olen += 8;
+	}
+	if (o && o->sack_perm) {
+		opt[olen++] = 1;
+		opt[olen++] = 1;
+		opt[olen++] = 4;
+		opt[olen++] = 2;
+	}
+	if (o && o->nsack) {
+		opt[olen++] = 1;
+		opt[olen++] = 1;
+		opt[olen++] = 5;
+		opt[olen++] = (uint8_t)(2 + 8 * o->nsack);
+		for (int k = 0; k < o->nsack; k++) {
+			th_put32(opt + olen, o->sack[k][0]);
+			th_put32(opt + olen + 4, o->sack[k][1]);
+			olen += 8;
+		}
+	}
+	while (olen % 4)
+		opt[olen++] = 0;
 	uint32_t thl = 20 + olen;
 	uint32_t tot = 20 + thl + len;
 	assert_true(14 + tot <= sizeof(f));
@@ -269,6 +306,18 @@ static inline bool th_out(struct th *h, struct th_seg *s)
 			s->ws = t[i + 2];
 		if (k == 4)
 			s->sack_ok = true;
+		if (k == 5) {
+			for (int b = 0; b < (t[i + 1] - 2) / 8 && b < 4; b++) {
+				s->sack[b][0] = th_get32(t + i + 2 + 8 * b);
+				s->sack[b][1] = th_get32(t + i + 6 + 8 * b);
+				s->nsack++;
+			}
+		}
+		if (k == 8 && t[i + 1] == 10) {
+			s->ts = true;
+			s->tsval = th_get32(t + i + 2);
+			s->tsecr = th_get32(t + i + 6);
+		}
 		i += t[i + 1];
 	}
 	pbuf_free(p);

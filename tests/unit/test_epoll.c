@@ -378,7 +378,9 @@ static void test_round_robin(void **state)
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	/* CPU time of this thread: a preemption by another process on a
+	 * loaded machine does not count. */
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
@@ -397,10 +399,16 @@ static double wait_cost(struct sim *s, int watched, int *fds)
 	/* Exactly the one socket that is ready. */
 	assert_int_equal(wait0(s->b, ep, evs, 8), 1);
 	assert_true(evs[0].data.u64 == (uint64_t)hot);
-	uint64_t t0 = now_ns();
-	for (int i = 0; i < 2000; i++)
-		assert_int_equal(us_epoll_wait(s->b, ep, evs, 8, 0), 1);
-	double per = (double)(now_ns() - t0) / 2000.0;
+	/* The best of five batches: cache misses and interrupts only ever
+	 * add time. */
+	double per = 1e18;
+	for (int batch = 0; batch < 5; batch++) {
+		uint64_t t0 = now_ns();
+		for (int i = 0; i < 400; i++)
+			assert_int_equal(us_epoll_wait(s->b, ep, evs, 8, 0), 1);
+		double b = (double)(now_ns() - t0) / 400.0;
+		per = b < per ? b : per;
+	}
 	char b;
 	us_recv(s->b, fds[hot], &b, 1, 0);
 	us_close(s->b, ep);
@@ -584,16 +592,23 @@ static void test_timers_fire_in_wait(void **state)
 	int fd = solo_udp(st, 4002, true), ep = us_epoll_create(st);
 	add(st, ep, fd, EPOLLIN, 5);
 	struct sockaddr_in nobody = solo_sin(SOLO_NOBODY, 9);
+	/* The application is away from the loop for a while (its own
+	 * work) after a turn; the ARP timers the send arms must still count
+	 * from the send, not from that last turn. */
+	assert_int_equal(us_epoll_wait(st, ep, evs, 4, 0), 0);
+	struct timespec away = {0, 100 * 1000000L};
+	nanosleep(&away, NULL);
+	uint64_t t0 = solo_mono_ms();
 	assert_int_equal(us_sendto(st, fd, "x", 1, 0,
 				   (struct sockaddr *)&nobody, sizeof(nobody)),
 			 1);
-	uint64_t t0 = solo_mono_ms();
 	assert_int_equal(us_epoll_wait(st, ep, evs, 4, -1), 1);
 	uint64_t dt = solo_mono_ms() - t0;
 	assert_true(evs[0].events & EPOLLERR);
 	assert_true(evs[0].data.u64 == 5);
-	/* The resolution gives up after its retries, not before. */
-	assert_true(dt >= SOLO_ARP_RETRY_MS * SOLO_ARP_RETRIES);
+	/* The resolution gives up after the first request and each of its
+	 * retries has had its full interval, counted from the send. */
+	assert_true(dt >= SOLO_ARP_RETRY_MS * (SOLO_ARP_RETRIES + 1));
 	assert_true(dt < 2000);
 	solo_fini(&so);
 }
@@ -717,6 +732,125 @@ static void test_tcp_reset(void **state)
 	ERRNO(us_recv(st, a, buf, sizeof(buf), 0), ECONNRESET);
 	us_close(st, a);
 	us_close(st, l);
+
+	/* A non-blocking connect refused (RST to our SYN): an event loop
+	 * sees EPOLLERR and EPOLLHUP and reads the reason from SO_ERROR. */
+	c = us_socket(st, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	assert_true(c >= 0);
+	struct sockaddr_in none = solo_sin(SOLO_IP, 8999);
+	ERRNO(us_connect(st, c, (struct sockaddr *)&none, sizeof(none)),
+	      EINPROGRESS);
+	add(st, ep, c, EPOLLOUT, 6);
+	ev = wait_for(st, ep, 6);
+	assert_true(ev & EPOLLERR);
+	assert_true(ev & EPOLLHUP);
+	int err = 0;
+	socklen_t len = sizeof(err);
+	assert_int_equal(us_getsockopt(st, c, SOL_SOCKET, SO_ERROR, &err, &len),
+			 0);
+	assert_int_equal(err, ECONNREFUSED);
+	us_close(st, c);
+	us_close(st, ep);
+	solo_fini(&so);
+}
+
+/* Edge-triggered TCP, the way an ET server uses it: each arrival of data
+ * is one edge (read or not); writing until EAGAIN and then waiting gets
+ * one EPOLLOUT edge once the peer has made room. One-shot on a listener:
+ * one report per re-arm however many connections queue. */
+static void test_tcp_edge_triggered(void **state)
+{
+	struct solo so;
+	int l, c, a;
+	struct epoll_event evs[8];
+	(void)state;
+
+	solo_init(&so);
+	struct us_stack *st = so.st;
+	if (!solo_have_tcp(st)) {
+		solo_fini(&so);
+		skip();
+	}
+	l = tcp_listener(st, 8082);
+	tcp_pair(st, l, 8082, &c, &a);
+	int ep = us_epoll_create(st);
+	add(st, ep, a, EPOLLIN | EPOLLOUT | EPOLLET, 6);
+	assert_int_equal(wait_for(st, ep, 6), EPOLLOUT); /* writable on ADD */
+	assert_int_equal(us_epoll_wait(st, ep, evs, 8, 20), 0);
+
+	assert_int_equal(us_send(st, c, "abc", 3, 0), 3);
+	assert_true(wait_for(st, ep, 6) & EPOLLIN);
+	assert_int_equal(us_epoll_wait(st, ep, evs, 8, 20), 0); /* no edge */
+	assert_int_equal(us_send(st, c, "de", 2, 0), 2);
+	assert_true(wait_for(st, ep, 6) & EPOLLIN); /* unread, a new edge */
+	char buf[8];
+	assert_int_equal(us_recv(st, a, buf, sizeof(buf), 0), 5);
+	assert_memory_equal(buf, "abcde", 5);
+
+	/* Fill a's buffers (c reads nothing): EAGAIN, and no EPOLLOUT. */
+	static char big[65536];
+	size_t sent = 0;
+	for (int i = 0; i < 10000; i++) {
+		ssize_t n = us_send(st, a, big, sizeof(big), MSG_DONTWAIT);
+		if (n < 0) {
+			assert_int_equal(errno, EAGAIN);
+			break;
+		}
+		sent += (size_t)n;
+		us_epoll_wait(st, ep, evs, 8, 0); /* let it flow */
+	}
+	assert_true(sent > 0);
+	ERRNO(us_send(st, a, big, sizeof(big), MSG_DONTWAIT), EAGAIN);
+	int n = us_epoll_wait(st, ep, evs, 8, 20);
+	assert_true(n == 0 || !(evs[0].events & EPOLLOUT));
+	/* The peer drains it all: one EPOLLOUT edge. */
+	size_t got = 0;
+	uint32_t seen = 0;
+	uint64_t t0 = solo_mono_ms();
+	while ((got < sent || !(seen & EPOLLOUT)) &&
+	       solo_mono_ms() - t0 < 5000) {
+		ssize_t k = us_recv(st, c, big, sizeof(big), MSG_DONTWAIT);
+		if (k > 0)
+			got += (size_t)k;
+		else
+			assert_int_equal(errno, EAGAIN);
+		n = us_epoll_wait(st, ep, evs, 8, 1);
+		for (int i = 0; i < n; i++)
+			seen |= evs[i].events;
+	}
+	assert_int_equal(got, sent);
+	assert_true(seen & EPOLLOUT);
+	us_close(st, ep);
+
+	/* EPOLLONESHOT on the listener: two connections queue, one report
+	 * until MOD re-arms it, then the next. */
+	ep = us_epoll_create(st);
+	add(st, ep, l, EPOLLIN | EPOLLONESHOT, 7);
+	int c2 = us_socket(st, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	int c3 = us_socket(st, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	struct sockaddr_in sin = solo_sin(SOLO_IP, 8082);
+	ERRNO(us_connect(st, c2, (struct sockaddr *)&sin, sizeof(sin)),
+	      EINPROGRESS);
+	ERRNO(us_connect(st, c3, (struct sockaddr *)&sin, sizeof(sin)),
+	      EINPROGRESS);
+	assert_int_equal(wait_for(st, ep, 7), EPOLLIN);
+	assert_int_equal(us_epoll_wait(st, ep, evs, 8, 20), 0);
+	int a2 = us_accept(st, l, NULL, NULL);
+	assert_true(a2 >= 0);
+	mod(st, ep, l, EPOLLIN | EPOLLONESHOT, 8);
+	assert_int_equal(wait_for(st, ep, 8), EPOLLIN);
+	int a3 = us_accept(st, l, NULL, NULL);
+	assert_true(a3 >= 0);
+	mod(st, ep, l, EPOLLIN | EPOLLONESHOT, 9);
+	assert_int_equal(us_epoll_wait(st, ep, evs, 8, 20), 0); /* empty */
+	us_close(st, a2);
+	us_close(st, a3);
+	us_close(st, c2);
+	us_close(st, c3);
+	us_close(st, ep);
+	us_close(st, a);
+	us_close(st, c);
+	us_close(st, l);
 	solo_fini(&so);
 }
 
@@ -737,6 +871,7 @@ int main(void)
 	    cmocka_unit_test(test_timers_fire_in_wait),
 	    cmocka_unit_test(test_tcp_listener_and_half_close),
 	    cmocka_unit_test(test_tcp_reset),
+	    cmocka_unit_test(test_tcp_edge_triggered),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -92,6 +92,30 @@ static void test_reserve_and_exhaustion(void **state)
 	pbuf_pool_fini(&pool);
 }
 
+/* A length near 4 GiB must not wrap when the headroom is added and come
+ * back as a small buffer its caller would overrun. */
+static void test_huge_length_refused(void **state)
+{
+	(void)state;
+	struct pbuf_pool pool;
+	uint64_t fails = 0;
+
+	assert_int_equal(pbuf_pool_init(&pool, 64, 1, 1, &fails), 0);
+	assert_null(pbuf_alloc(&pool, UINT32_MAX, 0));
+	assert_null(pbuf_alloc(&pool, UINT32_MAX - PBUF_HEADROOM + 1, 0));
+	assert_null(pbuf_alloc(&pool, UINT32_MAX - PBUF_HEADROOM + 100, 0));
+	assert_null(pbuf_alloc(&pool, PBUF_LARGE_SIZE - PBUF_HEADROOM + 1, 0));
+	assert_int_equal(fails, 4);
+	/* The largest that fits still does. */
+	struct us_pbuf *l =
+	    pbuf_alloc(&pool, PBUF_LARGE_SIZE - PBUF_HEADROOM, 0);
+	assert_non_null(l);
+	assert_int_equal(l->cls, 2);
+	pbuf_free(l);
+	assert_int_equal(pool.nfree[0], 64);
+	pbuf_pool_fini(&pool);
+}
+
 static void test_queue_accounts_truesize(void **state)
 {
 	(void)state;
@@ -122,6 +146,7 @@ int main(void)
 		cmocka_unit_test(test_refcount_shares_one_buffer),
 		cmocka_unit_test(test_reserve_and_exhaustion),
 		cmocka_unit_test(test_queue_accounts_truesize),
+		cmocka_unit_test(test_huge_length_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -453,6 +453,106 @@ static void test_closing_states_out_of_window(void **state)
 	}
 }
 
+/* RFC 9293 3.10.7.4 eighth: a FIN in each closing state. The peer's
+ * first FIN moves FIN-WAIT-1 to CLOSING and FIN-WAIT-2 to TIME-WAIT; in
+ * the states that already took one, the FIN is a retransmission (its
+ * sequence number is behind RCV.NXT): it is answered with an ACK (first,
+ * "unacceptable segment") and changes nothing. */
+static void test_closing_states_fin(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < US_ARRAY_SIZE(closing_states); i++) {
+		enum tcp_state st = closing_states[i];
+		struct th *h = in_state(st);
+		struct th_seg s;
+		bool first = st == TCP_FIN_WAIT_1 || st == TCP_FIN_WAIT_2;
+		uint32_t seq = first ? h->snd : h->snd - 1;
+		enum tcp_state want = st == TCP_FIN_WAIT_1   ? TCP_CLOSING
+				      : st == TCP_FIN_WAIT_2 ? TCP_TIME_WAIT
+							     : st;
+
+		/* Acknowledging no more than the peer already did. */
+		uint32_t ack =
+		    st == TCP_FIN_WAIT_1 ? TH_ISS + 1 : h->c->snd_una;
+		th_inject(h, TCP_FIN | TCP_ACK, seq, ack, NULL, 0);
+		TH_EXPECT(h, &s, TCP_ACK, h->c->snd_max,
+			  first ? h->snd + 1 : h->snd);
+		th_none(h);
+		assert_int_equal(h->c->state, want);
+		th_free(h);
+	}
+}
+
+/* RFC 9293 3.10.7.4 fifth: "if the ACK bit is off, drop the segment":
+ * silently, in every closing state. Without SYN, RST or ACK no state
+ * takes a segment, so these go at the door (tcp_drop_bad_flags) without
+ * touching the connection. */
+static void test_closing_states_no_ack(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < US_ARRAY_SIZE(closing_states); i++) {
+		enum tcp_state st = closing_states[i];
+		struct th *h = in_state(st);
+		uint64_t before = th_stat(h, "tcp_drop_bad_flags");
+		uint32_t rcv_nxt = h->c->rcv_nxt;
+
+		th_inject(h, TCP_PSH, h->snd, 0, "data", 4);
+		th_inject(h, TCP_FIN, h->snd, 0, NULL, 0);
+		th_none(h);
+		assert_int_equal(h->c->state, st);
+		assert_int_equal(h->c->rcv_nxt, rcv_nxt);
+		assert_int_equal(th_stat(h, "tcp_drop_bad_flags") - before, 2);
+		th_free(h);
+	}
+}
+
+/* RFC 9293 3.10.7.4 fifth, RFC 5961 5.2: an ACK of something not yet
+ * sent is dropped and answered with a (rate-limited) ACK; it must not
+ * complete a close either (a LAST-ACK or CLOSING block stays). */
+static void test_closing_states_bad_ack(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < US_ARRAY_SIZE(closing_states); i++) {
+		enum tcp_state st = closing_states[i];
+		struct th *h = in_state(st);
+		struct th_seg s;
+
+		th_inject(h, TCP_ACK, h->snd, h->c->snd_max + 1000, NULL, 0);
+		TH_EXPECT(h, &s, TCP_ACK, h->c->snd_max, h->snd);
+		th_none(h);
+		assert_int_equal(h->c->state, st);
+		assert_int_equal(th_stat(h, "tcp_drop_bad_ack"), 1);
+		th_free(h);
+	}
+}
+
+/* RFC 9293 3.10.7.4 seventh: text is taken in FIN-WAIT-1 and FIN-WAIT-2
+ * (the peer may still send: half-close); after the peer's FIN (CLOSE-WAIT,
+ * CLOSING, LAST-ACK, TIME-WAIT) it is ignored, counted, and acknowledged
+ * with what RCV.NXT already says. */
+static void test_closing_states_data(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < US_ARRAY_SIZE(closing_states); i++) {
+		enum tcp_state st = closing_states[i];
+		struct th *h = in_state(st);
+		struct th_seg s;
+		bool open = st == TCP_FIN_WAIT_1 || st == TCP_FIN_WAIT_2;
+		uint32_t rcvq = h->c->rcvq_len;
+
+		th_inject(h, TCP_ACK | TCP_PSH, h->snd, h->c->snd_una, "late",
+			  4);
+		TH_EXPECT(h, &s, TCP_ACK, h->c->snd_max,
+			  open ? h->snd + 4 : h->snd);
+		th_none(h);
+		assert_int_equal(h->c->state, st);
+		assert_int_equal(h->c->rcvq_len, rcvq + (open ? 4 : 0));
+		assert_int_equal(th_stat(h, "tcp_drop_after_fin"),
+				 open ? 0 : 1);
+		th_free(h);
+	}
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -478,6 +578,10 @@ int main(void)
 	    cmocka_unit_test(test_closing_states_rst),
 	    cmocka_unit_test(test_closing_states_syn),
 	    cmocka_unit_test(test_closing_states_out_of_window),
+	    cmocka_unit_test(test_closing_states_fin),
+	    cmocka_unit_test(test_closing_states_no_ack),
+	    cmocka_unit_test(test_closing_states_bad_ack),
+	    cmocka_unit_test(test_closing_states_data),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

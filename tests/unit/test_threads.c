@@ -528,6 +528,97 @@ static void test_tcp_accept_connect_send_recv(void **state)
 	finish(so);
 }
 
+/* A reset while a thread waits in us_recv wakes it with ECONNRESET; a
+ * blocking us_accept honours SO_RCVTIMEO; a blocking us_send into a peer
+ * that does not read honours SO_SNDTIMEO, returning what it queued, then
+ * EAGAIN once nothing fits (as Linux, socket(7)); so does a blocking
+ * us_connect to a peer that never answers. */
+static void test_tcp_reset_and_timeouts(void **state)
+{
+	struct solo *so = start();
+	struct us_stack *st = so->st;
+	pthread_t th;
+	char b;
+	(void)state;
+
+	if (!solo_have_tcp(st)) {
+		finish(so);
+		skip();
+	}
+	struct call c = {.st = st, .fd = tcp_listener(st, 8002)};
+	set_timeo(st, c.fd, SO_RCVTIMEO, 50);
+	ERRNO(us_accept(st, c.fd, NULL, NULL), EAGAIN);
+	int fd = tcp_connect(st, 8002);
+	assert_true(fd >= 0);
+	int a = us_accept(st, c.fd, NULL, NULL);
+	assert_true(a >= 0);
+
+	/* The peer aborts (SO_LINGER 0: RST) while a thread sleeps in
+	 * us_recv on the accepted socket. */
+	struct call r = {.st = st, .fd = a};
+	assert_int_equal(pthread_create(&th, NULL, do_recv, &r), 0);
+	await_blocked(st, 1);
+	struct linger lg = {1, 0};
+	assert_int_equal(
+	    us_setsockopt(st, fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+	assert_int_equal(us_close(st, fd), 0);
+	pthread_join(th, NULL);
+	assert_int_equal(r.ret, -1);
+	assert_int_equal(r.err, ECONNRESET);
+	assert_int_equal(us_close(st, a), 0);
+
+	/* SO_SNDTIMEO: the peer never reads, so buffers fill. */
+	fd = tcp_connect(st, 8002);
+	assert_true(fd >= 0);
+	a = us_accept(st, c.fd, NULL, NULL);
+	assert_true(a >= 0);
+	int sb = 16384;
+	us_setsockopt(st, fd, SOL_SOCKET, SO_SNDBUF, &sb, sizeof(sb));
+	us_setsockopt(st, a, SOL_SOCKET, SO_RCVBUF, &sb, sizeof(sb));
+	set_timeo(st, fd, SO_SNDTIMEO, 50);
+	enum { BIG = 4 << 20 };
+	char *big = calloc(1, BIG);
+	assert_non_null(big);
+	ssize_t n = us_send(st, fd, big, BIG, 0), k;
+	assert_true(n > 0 && n < BIG);
+	/* Until the buffers are full to the last byte (room freed by the
+	 * peer's ACKs between calls is taken by the next call). */
+	for (int i = 0; (k = us_send(st, fd, big, BIG, 0)) > 0; i++) {
+		assert_true(i < 100);
+		n += k;
+	}
+	assert_int_equal(k, -1);
+	assert_int_equal(errno, EAGAIN);
+	/* The wait ended, the connection did not: what was queued arrives
+	 * once the peer reads. */
+	size_t got = 0;
+	set_timeo(st, a, SO_RCVTIMEO, 2000);
+	while (got < (size_t)n) {
+		k = us_recv(st, a, big, BIG, 0);
+		assert_true(k > 0);
+		got += (size_t)k;
+	}
+	assert_int_equal(got, n);
+	ERRNO(us_recv(st, a, &b, 1, MSG_DONTWAIT), EAGAIN);
+	free(big);
+	us_close(st, fd);
+	us_close(st, a);
+	us_close(st, c.fd);
+
+	/* SO_SNDTIMEO bounds a blocking connect too: EINPROGRESS when it
+	 * runs out, the handshake going on (Linux, connect(2)). */
+	fd = us_socket(st, AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	set_timeo(st, fd, SO_SNDTIMEO, 30);
+	struct sockaddr_in nobody = solo_sin(SOLO_NOBODY, 80);
+	ERRNO(us_connect(st, fd, (struct sockaddr *)&nobody, sizeof(nobody)),
+	      EINPROGRESS);
+	ERRNO(us_connect(st, fd, (struct sockaddr *)&nobody, sizeof(nobody)),
+	      EALREADY);
+	us_close(st, fd);
+	finish(so);
+}
+
 struct tcp_client {
 	struct us_stack *st;
 	int id;
@@ -618,6 +709,7 @@ int main(void)
 	    cmocka_unit_test(test_epoll_wait_threaded),
 	    cmocka_unit_test(test_hammer_udp),
 	    cmocka_unit_test(test_tcp_accept_connect_send_recv),
+	    cmocka_unit_test(test_tcp_reset_and_timeouts),
 	    cmocka_unit_test(test_tcp_hammer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
