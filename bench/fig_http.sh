@@ -19,6 +19,10 @@
 
 HTTP_BODY=100
 
+# nginx: tcp_nopush (TCP_CORK around sendfile) so that headers and body
+# leave in one segment, as ustack-httpd sends them; without it each
+# 100-byte response is two segments (writev of the headers, then sendfile).
+
 http_files() {
 	HDIR=$T_TMP/www
 	mkdir -p "$HDIR/tmp"
@@ -35,6 +39,7 @@ http {
 	access_log off;
 	sendfile on;
 	tcp_nodelay on;
+	tcp_nopush on;
 	keepalive_timeout 60s;
 	keepalive_requests 100000000;
 	client_body_temp_path $HDIR/tmp;
@@ -52,11 +57,14 @@ NGINX
 
 HURL=http://10.8.0.2/body.bin
 
+# http_up PID: the server (PID) answers the file with a 2xx, up to ~10 s;
+# fails at once if it died.
 http_up() {
 	local i
 	for i in $(seq 1 100); do
-		ip netns exec "$K" curl -s -o /dev/null --max-time 1 "$HURL" &&
+		ip netns exec "$K" curl -sf -o /dev/null --max-time 1 "$HURL" &&
 			return 0
+		kill -0 "$1" 2>/dev/null || return 1
 		sleep 0.1
 	done
 	return 1
@@ -70,8 +78,10 @@ to_us() {
 		printf "%.1f", n }'
 }
 
-# http_one SERVER CONNS [close]: one run in fresh namespaces; prints
-# "rps p50_us p99_us requests errors" (dashes on failure).
+# http_one SERVER CONNS [close]: one run in fresh namespaces; sets HRES to
+# "rps p50_us p99_us requests errors" (dashes on failure, and for a run
+# with non-2xx responses, which wrk counts as requests). Not run in a
+# subshell, so the cleanup at exit knows its namespaces and processes.
 http_one() {
 	local srv=$1 conns=$2 hdr=() pid
 	[ "${3:-}" = close ] && hdr=(-H "Connection: close")
@@ -87,9 +97,9 @@ http_one() {
 			-c "$T_TMP/nginx.conf"
 	fi
 	pid=$BG_PID
-	if ! http_up; then
+	HRES="- - - - -"
+	if ! http_up "$pid"; then
 		say "$srv did not serve $HURL: $(tail -n 3 "$T_TMP/httpd.log" | tr '\n' ' ')"
-		echo "- - - - -"
 	else
 		timeout -k 5 "$RUN_BOUND" ip netns exec "$K" taskset -c "$CLI_CPU" \
 			wrk -t1 -c"$conns" -d"${SECS}s" --latency "${hdr[@]}" \
@@ -102,11 +112,15 @@ http_one() {
 		err=$(grep -e 'Socket errors' -e 'Non-2xx' "$T_TMP/wrk.out" |
 			tr -s ' \n' ' ' | tr -d ',')
 		[ -n "$err" ] && say "wrk vs $srv (-c$conns ${3:-}): $err"
-		echo "$(or_dash "$rps") $( [ -n "$p50" ] && to_us "$p50" || echo -)" \
-			"$( [ -n "$p99" ] && to_us "$p99" || echo -) $(or_dash "$n")" \
-			"$( [ -n "$err" ] && echo 1 || echo 0)"
+		if grep -q 'Non-2xx' "$T_TMP/wrk.out"; then
+			say "wrk vs $srv: non-2xx responses, run not counted"
+			rps='' p50='' p99=''
+		fi
+		HRES="$(or_dash "$rps") $( [ -n "$p50" ] && to_us "$p50" || echo -)"
+		HRES+=" $( [ -n "$p99" ] && to_us "$p99" || echo -) $(or_dash "$n")"
+		HRES+=" $( [ -n "$err" ] && echo 1 || echo 0)"
 	fi
-	stop_bg "$pid" >/dev/null 2>&1
+	bstop "$pid"
 	bnet_del
 }
 
@@ -117,10 +131,11 @@ for hc in 1 64 close; do
 	for r in $(seq 1 "$REPEAT"); do
 		for srv in ustack kernel; do
 			if [ "$hc" = close ]; then
-				read -r rps p50 p99 n e <<<"$(http_one $srv 64 close)"
+				http_one $srv 64 close
 			else
-				read -r rps p50 p99 n e <<<"$(http_one $srv "$hc")"
+				http_one $srv "$hc"
 			fi
+			read -r rps p50 p99 n e <<<"$HRES"
 			hv[$srv.rps]+="$rps "
 			hv[$srv.p50]+="$p50 "
 			hv[$srv.p99]+="$p99 "

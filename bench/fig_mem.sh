@@ -6,15 +6,24 @@
 for n in $MEM_CONNS; do
 	declare -A mv=()
 	for r in $(seq 1 "$REPEAT"); do
-		timeout -k 5 120 "$BIN/ustack-bench-mem" --conns "$n" \
-			>"$T_TMP/mem.json" 2>&1 ||
+		# A run that failed (not every connection made) counts as "-".
+		v=
+		if timeout -k 5 120 "$BIN/ustack-bench-mem" --conns "$n" \
+			>"$T_TMP/mem.json" 2>&1; then
+			v=$(jget "$T_TMP/mem.json" bytes_per_socket)
+		else
 			say "ustack-bench-mem $n: $(tail -n 2 "$T_TMP/mem.json")"
-		mv[u]+="$(or_dash "$(jget "$T_TMP/mem.json" bytes_per_socket)") "
+		fi
+		mv[u]+="$(or_dash "$v") "
 		lns pm
-		timeout -k 5 120 ip netns exec "$L" "$BIN/ustack-bench-mem" \
-			--kernel --conns "$n" >"$T_TMP/mem.json" 2>&1 ||
+		v=
+		if timeout -k 5 120 ip netns exec "$L" "$BIN/ustack-bench-mem" \
+			--kernel --conns "$n" >"$T_TMP/mem.json" 2>&1; then
+			v=$(jget "$T_TMP/mem.json" bytes_per_socket)
+		else
 			say "ustack-bench-mem --kernel $n: $(tail -n 2 "$T_TMP/mem.json")"
-		mv[k]+="$(or_dash "$(jget "$T_TMP/mem.json" bytes_per_socket)") "
+		fi
+		mv[k]+="$(or_dash "$v") "
 		lns_del
 	done
 	record "mem_conn_$n" "memory per idle established socket, $n connections" \

@@ -12,10 +12,14 @@
 UDP_WINDOW=32
 UDP_SIZE=64
 
+# udp_one: echoes/s of one run; empty when udp-load failed (no echo).
 udp_one() {
 	timeout -k 5 "$RUN_BOUND" ip netns exec "$K" taskset -c "$CLI_CPU" \
 		"$BIN/udp-load" --client 10.8.0.2:7 --window $UDP_WINDOW \
-		--size $UDP_SIZE --seconds "$SECS" >"$T_TMP/udp.json" 2>&1
+		--size $UDP_SIZE --seconds "$SECS" >"$T_TMP/udp.json" 2>&1 || {
+		say "udp-load: $(tail -n 1 "$T_TMP/udp.json")"
+		return 0
+	}
 	jget "$T_TMP/udp.json" pps
 }
 
@@ -40,15 +44,21 @@ for r in $(seq 1 "$REPEAT"); do
 		uv[u.udp]+="- "
 		uv[u.ping]+="- "
 	fi
-	stop_bg "$upid" >/dev/null 2>&1
+	bstop "$upid"
 	kaddr add
 	bg "$U" "$T_TMP/kecho.log" taskset -c "$SRV_CPU" "$BIN/udp-load" \
 		--server 7
 	kpid=$BG_PID
-	wait_line "$T_TMP/kecho.log" '^listening' && wait_ping "$K" 10.8.0.2
-	uv[k.udp]+="$(or_dash "$(udp_one)") "
-	uv[k.ping]+="$(or_dash "$(ping_one)") "
-	stop_bg "$kpid" >/dev/null 2>&1
+	if wait_line "$T_TMP/kecho.log" '^listening' &&
+		wait_ping "$K" 10.8.0.2; then
+		uv[k.udp]+="$(or_dash "$(udp_one)") "
+		uv[k.ping]+="$(or_dash "$(ping_one)") "
+	else
+		say "the kernel's udp-load server or ping did not answer"
+		uv[k.udp]+="- "
+		uv[k.ping]+="- "
+	fi
+	bstop "$kpid"
 	kaddr del
 done
 record udp_echo_pps "UDP echo, ${UDP_SIZE}-byte datagrams" pkt/s higher \

@@ -54,7 +54,7 @@ veth_group() {
 	record "veth_bulk_rx_$off" "TCP bulk over veth, stack receives, $what" \
 		Gbit/s higher "${us[recv]}" "${ks[recv]}" \
 		"1 connection, ${SECS} s per run; $how; peer: kernel ustack-perf in K"
-	stop_bg "$ksrv" >/dev/null 2>&1
+	bstop "$ksrv"
 	bnet_del
 }
 

@@ -68,6 +68,7 @@ http {
 	access_log off;
 	sendfile on;
 	tcp_nodelay on;
+	tcp_nopush on;
 	keepalive_timeout 60s;
 	keepalive_requests 100000000;
 	client_body_temp_path $DIR/tmp;

@@ -75,9 +75,10 @@ kaddr() {
 # ustack device flags on vu.
 UDEV=(--dev afpacket --ifname vu --ip 10.8.0.2/24)
 
-# lns TAG: a namespace with only loopback, at MTU 1500 with offloads off
-# (the kernel's segments are then the size of ustack's on the pipe link)
-# and the full ephemeral port range. Sets L.
+# lns TAG: a namespace with only loopback, at MTU 1500 with TSO, GSO and
+# GRO off (the kernel's segments are then the size of ustack's on the pipe
+# link; lo's checksum offload is fixed on) and the full ephemeral port
+# range. Sets L.
 lns() {
 	L=ust-$1-$UST_ID
 	mkns "$L"
@@ -109,6 +110,40 @@ wait_line() {
 	done
 	return 1
 }
+
+# bstop PID: stop a process started with bg, and forget it, so that the
+# cleanup at exit never signals a later, unrelated process that was given
+# the same PID (pid_max may be 32768, and a run takes minutes).
+bstop() {
+	local p keep=()
+	stop_bg "$1" >/dev/null 2>&1
+	for p in "${T_PIDS[@]}"; do
+		[ "$p" = "$1" ] || keep+=("$p")
+	done
+	T_PIDS=("${keep[@]}")
+}
+
+# At exit, after what lib.sh's cleanup does: any namespace of this run
+# (ust-*-$UST_ID) that is not in T_NS (made in a subshell that died before
+# removing it) is removed too, with what runs in it.
+b_cleanup() {
+	local rc=$? ns pid mine
+	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' |
+		grep -E "^ust-.*-${UST_ID}\$"); do
+		mine=0
+		for pid in "${T_NS[@]}"; do
+			[ "$pid" = "$ns" ] && mine=1
+		done
+		[ $mine = 1 ] && continue
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do
+			kill -KILL "$pid" 2>/dev/null
+		done
+		ip netns del "$ns" 2>/dev/null
+	done
+	(exit "$rc")
+	t_cleanup
+}
+trap b_cleanup EXIT
 
 # Time bound for one run of a timed figure.
 RUN_BOUND=$((SECS + 30))

@@ -75,6 +75,8 @@ def main():
         "repeat": int(repeat), "smoke": smoke == "1",
         "server_cpu": int(srv), "client_cpu": int(cli),
         "elapsed_seconds": int(elapsed),
+        # Other work on the machine moves every figure: say how much.
+        "loadavg_at_end": [round(x, 2) for x in os.getloadavg()],
     }
     head = ("| figure | unit | ustack | Linux kernel | ustack/kernel "
             "| better | runs (ustack; kernel) | how |")
@@ -95,9 +97,12 @@ def main():
     title = ("ustack vs the Linux kernel: {} s per run, median of {} run(s), "
              "stack under test on CPU {}, load/peer on CPU {}{}".format(
                  secs, repeat, srv, cli, " (SMOKE)" if smoke == "1" else ""))
-    md = "# {}\n\n{}, {} ({} CPUs, kernel {}); suite took {} s.\n\n{}\n" \
-        .format(title, meta["generated"], meta["host"], meta["cpus"],
-                meta["kernel"], elapsed, "\n".join(rows))
+    md = ("# {}\n\n{}, {} ({} CPUs, kernel {}); suite took {} s; load "
+          "average at the end {}.\n\n{}\n").format(
+              title, meta["generated"], meta["host"], meta["cpus"],
+              meta["kernel"], elapsed,
+              " ".join(str(x) for x in meta["loadavg_at_end"]),
+              "\n".join(rows))
     os.makedirs(outdir, exist_ok=True)
     with open(os.path.join(outdir, "bench.md"), "w") as fh:
         fh.write(md)

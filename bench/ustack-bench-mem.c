@@ -10,8 +10,9 @@
  *              The resident set (VmRSS) delta is printed beside it.
  *   --kernel:  the kernel over loopback in the caller's network namespace
  *              (the caller widens ip_local_port_range), the sockets held
- *              by child processes of 9,000 connections each (the
- *              descriptor limit may be below 2N). Memory is the
+ *              by child processes of up to 9,000 connections each
+ *              (the descriptor limit, raised to its hard value, may be
+ *              below 2N). Memory is the
  *              growth of the slab caches a socket lives in (/proc/slabinfo:
  *              TCP, sock_inode_cache, dentry, filp, the bind buckets,
  *              num_objs x objsize) plus the TCP buffer pages of
@@ -30,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -267,9 +269,30 @@ static void k_open(int l, int first, int k)
 }
 
 /* The descriptor limit may be below 2N and not raisable here, so the
- * sockets are held by children of at most PER_CHILD connections each,
+ * sockets are held by children of at most per_child() connections each,
  * made one child after another (they share the listeners). */
 #define PER_CHILD 9000
+
+/* Connections one child can hold: the soft descriptor limit is raised to
+ * the hard one, and each connection takes two descriptors (a systemd
+ * service or CI runner often starts with a soft limit of 1024). */
+static int per_child(void)
+{
+	struct rlimit r;
+	if (getrlimit(RLIMIT_NOFILE, &r))
+		die("getrlimit");
+	if (r.rlim_cur < r.rlim_max) {
+		r.rlim_cur = r.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &r);
+		getrlimit(RLIMIT_NOFILE, &r);
+	}
+	if (r.rlim_cur < 2 * 100 + 64) {
+		errno = EMFILE;
+		die("descriptor limit");
+	}
+	rlim_t k = (r.rlim_cur - 64) / 2;
+	return k < PER_CHILD ? (int)k : PER_CHILD;
+}
 
 static int run_kernel(int n)
 {
@@ -285,9 +308,9 @@ static int run_kernel(int n)
 	char d0[1024], d1[1024], dd[1024];
 	long long s0 = slab_bytes(d0, sizeof(d0)), p0 = sockstat_tcp_pages();
 	long long m0 = status_kb("/proc/meminfo", "Slab:");
-	int kids = 0;
-	for (int made = 0; made < n; made += PER_CHILD, kids++) {
-		int k = n - made < PER_CHILD ? n - made : PER_CHILD;
+	int kids = 0, pc = per_child();
+	for (int made = 0; made < n; made += pc, kids++) {
+		int k = n - made < pc ? n - made : pc;
 		pid_t pid = fork();
 		if (pid < 0)
 			die("fork");

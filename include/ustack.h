@@ -62,6 +62,11 @@ struct us_config {
 
 	/* Write every frame in and out to this pcap file (NULL: none). */
 	const char *pcap_file;
+	/* Impair what the stack transmits (NULL: none): the device made from
+	 * dev_type (or cfg.dev) is wrapped in us_impair_wrap, outside the
+	 * pcap_file capture, so the capture shows what actually left: a frame
+	 * the wrapper drops is not in it. Copied; need not outlive the call. */
+	const struct us_impair *impair;
 
 	/* Clock (NULL: CLOCK_MONOTONIC). */
 	us_clock_fn clock_now;
@@ -256,6 +261,9 @@ struct us_shm_conn {
 /* The stack's MAC and IPv4 address. */
 US_API void us_stack_mac(struct us_stack *st, uint8_t mac[6]);
 US_API uint32_t us_stack_ip(struct us_stack *st);
+/* The stack's device, outermost wrapper first (e.g. for us_impair_stats
+ * on a stack made with cfg.impair). The stack keeps owning it. */
+US_API struct us_dev *us_stack_dev(struct us_stack *st);
 
 /* A pipe link: two devices joined in memory, for two stacks in one
  * process. Each end is given to one stack in cfg.dev. */

@@ -32,6 +32,9 @@ enum {
 	O_STATS,
 	O_STATS_NAME,
 	O_STATS_MS,
+	O_DROP_DATA,
+	O_LOSS,
+	O_IMPAIR_SEED,
 	O_HELP,
 };
 
@@ -63,6 +66,16 @@ static const struct app_flag common_flags[] = {
      "                       /dev/shm/ustack-NAME (read with ustack-stat)"},
     {"stats-interval", required_argument, O_STATS_MS,
      "--stats-interval MS  how often to publish, 10..60000 (default 200)"},
+    {"drop-data", required_argument, O_DROP_DATA,
+     "--drop-data LIST     drop these TCP data segments the stack sends:\n"
+     "                       comma-separated 1-based ordinals, e.g.\n"
+     "                       20,22,24 (a test's impairment; --stats\n"
+     "                       counts them as impair_exact)"},
+    {"loss", required_argument, O_LOSS,
+     "--loss P             drop each frame the stack sends with\n"
+     "                       probability P, 0..1 (impair_loss)"},
+    {"impair-seed", required_argument, O_IMPAIR_SEED,
+     "--impair-seed N      seed of --loss's random choices (default 0)"},
     {"help", no_argument, O_HELP, "--help               this text"},
     {NULL, 0, 0, NULL},
 };
@@ -137,6 +150,44 @@ bool app_parse_ip(const char *s, uint32_t *out)
 	if (inet_pton(AF_INET, s, &a) != 1)
 		return false;
 	*out = a.s_addr;
+	return true;
+}
+
+bool app_parse_list(const char *s, uint32_t *out, int *n)
+{
+	char buf[16];
+	int k = 0;
+
+	for (;;) {
+		const char *comma = strchr(s, ',');
+		size_t len = comma ? (size_t)(comma - s) : strlen(s);
+
+		if (k == APP_MAX_DROPS || len == 0 || len >= sizeof(buf))
+			return false;
+		memcpy(buf, s, len);
+		buf[len] = 0;
+		if (!app_parse_u32(buf, 1, UINT32_MAX, &out[k++]))
+			return false;
+		if (!comma)
+			break;
+		s = comma + 1;
+	}
+	*n = k;
+	return true;
+}
+
+static bool parse_prob(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	if (!*s || *s == ' ')
+		return false;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || *end || !(v >= 0 && v <= 1)) /* NaN fails too */
+		return false;
+	*out = v;
 	return true;
 }
 
@@ -274,6 +325,27 @@ static void common_flag(struct app_cfg *c, int id, const char *arg)
 					arg);
 		c->stats_name = arg;
 		break;
+	case O_DROP_DATA:
+		if (!app_parse_list(arg, c->drop_data, &c->ndrop))
+			app_usage_error("--drop-data: '%s' is not a list of up "
+					"to %d numbers 1.. separated by commas",
+					arg, APP_MAX_DROPS);
+		break;
+	case O_LOSS:
+		if (!parse_prob(arg, &c->loss))
+			app_usage_error("--loss: '%s' is not a probability "
+					"0..1",
+					arg);
+		break;
+	case O_IMPAIR_SEED: {
+		char *end;
+		errno = 0;
+		c->impair_seed = strtoull(arg, &end, 10);
+		if (!*arg || *arg < '0' || *arg > '9' || errno || *end)
+			app_usage_error("--impair-seed: '%s' is not a number",
+					arg);
+		break;
+	}
 	case O_STATS_MS:
 		if (!app_parse_u32(arg, 10, 60000, &c->stats_ms))
 			app_usage_error(
@@ -430,6 +502,7 @@ struct us_stack *app_stack_start(const struct app_cfg *c)
 	const char *prog = program_invocation_short_name;
 	bool is_tap = !strcmp(c->dev, "tap"), existed = false;
 	struct us_config cfg;
+	struct us_impair imp;
 	struct us_stack *st;
 	int ks = -1;
 
@@ -443,6 +516,15 @@ struct us_stack *app_stack_start(const struct app_cfg *c)
 	cfg.mtu = c->mtu;
 	cfg.pcap_file = c->pcap;
 	cfg.log_level = c->log_level;
+	if (c->ndrop || c->loss > 0) {
+		memset(&imp, 0, sizeof(imp));
+		imp.seed = c->impair_seed;
+		imp.loss = c->loss;
+		imp.drop_class = US_IMPAIR_TCP_DATA;
+		imp.drop_list = c->drop_data;
+		imp.drop_count = c->ndrop;
+		cfg.impair = &imp; /* copied by us_stack_create */
+	}
 
 	if (is_tap) {
 		ks = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -507,6 +589,17 @@ void app_print_stack(const struct app_cfg *c, struct us_stack *st)
 		       c->stats_name, c->stats_name);
 }
 
+/* The impair wrapper's own drops, beside the stack's counters. */
+static void print_impair(struct us_stack *st)
+{
+	struct us_impair_stats is;
+
+	if (us_impair_stats(us_stack_dev(st), &is) < 0)
+		return;
+	printf("impair_exact %llu\nimpair_loss %llu\n",
+	       (unsigned long long)is.exact, (unsigned long long)is.loss);
+}
+
 void app_stack_stop(const struct app_cfg *c, struct us_stack *st)
 {
 	if (!st)
@@ -518,6 +611,7 @@ void app_stack_stop(const struct app_cfg *c, struct us_stack *st)
 				printf("%s %llu\n", us_stat_name(i),
 				       (unsigned long long)v);
 		}
+		print_impair(st);
 		fflush(stdout);
 	}
 	us_stack_destroy(st);

@@ -11,6 +11,8 @@
 
 #include "ustack.h"
 
+#define APP_MAX_DROPS 64
+
 /* The flags every program takes (see app_usage_common). */
 struct app_cfg {
 	const char *dev; /* "tap" or "afpacket" */
@@ -26,6 +28,13 @@ struct app_cfg {
 	uint32_t stats_ms;	/* --stats-interval */
 	bool stats;		/* --stats: print counters at exit */
 	bool dev_given;		/* a device flag was on the command line */
+	/* --drop-data, --loss, --impair-seed: the impair wrapper on what the
+	 * stack transmits (cfg.impair), used when either of the first two
+	 * is given. */
+	uint32_t drop_data[APP_MAX_DROPS]; /* 1-based TCP data ordinals */
+	int ndrop;
+	double loss; /* 0..1 */
+	uint64_t impair_seed;
 };
 
 /* A program's own flag. has_arg is no_argument or required_argument. */
@@ -54,6 +63,9 @@ bool app_parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *out);
 /* A byte count with an optional K, M or G suffix (powers of 1024). */
 bool app_parse_size(const char *s, uint64_t max, uint64_t *out);
 bool app_parse_ip(const char *s, uint32_t *out);
+/* A comma-separated list of 1..max numbers, each 1..UINT32_MAX: up to
+ * APP_MAX_DROPS of them into out, their count in *n. */
+bool app_parse_list(const char *s, uint32_t *out, int *n);
 /* A.B.C.D:PORT */
 bool app_parse_ipport(const char *s, uint32_t *ip, uint16_t *port);
 

@@ -109,6 +109,16 @@ static int open_device(struct us_stack *st, const struct us_config *cfg)
 		}
 		d = w;
 	}
+	/* Outside the capture: frames it drops never reach the pcap file. */
+	if (cfg->impair) {
+		struct us_dev *w = us_impair_wrap(d, cfg->impair);
+		if (!w) {
+			int err = errno;
+			dev_close(d);
+			return -err;
+		}
+		d = w;
+	}
 	st->dev = d;
 	return dev_attach(d, st);
 }
@@ -370,6 +380,11 @@ void us_stack_mac(struct us_stack *st, uint8_t mac[6])
 uint32_t us_stack_ip(struct us_stack *st)
 {
 	return st->ip;
+}
+
+struct us_dev *us_stack_dev(struct us_stack *st)
+{
+	return st->dev;
 }
 
 int us_stat_count(void)

@@ -94,8 +94,12 @@ static void fin_acked(struct us_stack *st, struct tcp_conn *c)
 static void new_ack(struct us_stack *st, struct tcp_conn *c, uint32_t ack)
 {
 	uint32_t acked = ack - c->snd_una;
-	uint32_t syn = c->snd_una == c->iss ? 1u : 0u;
+	/* The ACK of our SYN: SND.UNA at the ISS for the first time only,
+	 * not when 2^32 bytes later it comes round to the ISS again. */
+	uint32_t syn = c->snd_una == c->iss && !c->syn_acked ? 1u : 0u;
 	bool fin = c->fin_queued && seq_gt(ack, c->snd_end);
+
+	c->syn_acked = true;
 
 	/* RFC 6298 2 / Karn: one segment timed at a time, never a
 	 * retransmitted one. */

@@ -116,6 +116,7 @@ struct tcp_conn {
 	bool partial_seen;    /* a partial ACK in this recovery */
 	bool rtt_timing;      /* rtt_seq is being timed (Karn) */
 	bool syn_retransmitted;
+	bool syn_acked; /* SND.UNA passed the ISS once (tcp_ack.c new_ack) */
 	bool ooo_fin;	   /* a FIN arrived out of order at ooo_fin_seq */
 	bool ack_now;	   /* an ACK is owed before input returns */
 	bool sws_override; /* persist fired: send a small segment */

@@ -164,6 +164,10 @@ static void cubic_on_rto(struct tcp_conn *c)
 		reduce(c);
 	else
 		cubic_of(c)->epoch_ns = 0;
+	/* RFC 9438 4.8: in the first congestion avoidance after a timeout
+	 * K = 0 and W_max is the window at its start (epoch_start does
+	 * both when W_max does not exceed cwnd); ssthresh keeps beta. */
+	cubic_of(c)->w_max = 0;
 	c->cwnd = c->mss;
 }
 

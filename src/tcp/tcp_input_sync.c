@@ -71,7 +71,11 @@ static bool check_seq(struct us_stack *st, struct tcp_conn *c,
 		      struct tcp_seg *s)
 {
 	if (seq_acceptable(c, s)) {
-		trim(st, c, s);
+		/* A SYN is not trimmed away with the old bytes: RFC 5961 4.2
+		 * answers it with a challenge ACK whatever its sequence
+		 * number (the fourth step), and nothing of it is kept. */
+		if (!(s->flags & TCP_SYN))
+			trim(st, c, s);
 		return true;
 	}
 	if (s->flags & TCP_RST) {
@@ -102,11 +106,15 @@ static bool check_seq(struct us_stack *st, struct tcp_conn *c,
 }
 
 /* Second: RST. RFC 5961 3.2: only an exact RCV.NXT resets; anywhere
- * else in the window earns a (rate-limited) challenge ACK. */
+ * else in the window earns a (rate-limited) challenge ACK. The test is
+ * on the segment's own SEG.SEQ (s->h.seq), not on s->seq, which trim()
+ * moved up to RCV.NXT when the RST carried payload starting before it:
+ * otherwise a blind RST with L bytes of data would reset from any of L
+ * sequence numbers instead of exactly one. */
 static void input_rst(struct us_stack *st, struct tcp_conn *c,
 		      struct tcp_seg *s)
 {
-	if (s->seq != c->rcv_nxt) {
+	if (s->h.seq != c->rcv_nxt) {
 		tcp_send_challenge_ack(st, c);
 		return;
 	}

@@ -11,8 +11,9 @@
  * 6675 5: entered on the third duplicate ACK or when IsLost(HighACK+1);
  * while cwnd - pipe allows a segment, resend the first lost hole above
  * HighRxt (NextSeg rule 1), then new data (rule 2, through tcp_output
- * with the window cwnd - pipe). Rules 3 and 4 (rescue retransmissions)
- * are not implemented; the retransmission timer covers those cases.
+ * with the window cwnd - pipe), then rule 3 (a hole below the highest
+ * SACKed byte, not yet deemed lost). Rule 4 (the rescue retransmission)
+ * is not implemented; the retransmission timer covers that case.
  * D-SACK blocks are counted and otherwise ignored (tolerated). */
 #include <string.h>
 

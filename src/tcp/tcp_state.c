@@ -89,7 +89,10 @@ void tcp_init_xfer(struct us_stack *st, struct tcp_conn *c)
 
 	if (c->user_mss && c->user_mss < mss)
 		mss = c->user_mss;
-	mss -= tcp_ts_optlen(c); /* RFC 7323 3.2: options every segment */
+	/* RFC 7323 3.2: options every segment. A peer's MSS option may be
+	 * tiny (even 0): the subtraction must not wrap to ~64 KiB. */
+	uint32_t optlen = tcp_ts_optlen(c);
+	mss = mss > optlen ? mss - optlen : 0;
 	if (mss < TCP_MIN_MSS)
 		mss = TCP_MIN_MSS;
 	c->mss = (uint16_t)mss;

@@ -168,6 +168,13 @@ static void rtx_timeout(struct us_stack *st, struct tcp_conn *c)
 	c->snd_nxt = c->snd_una;
 	backoff_more(c);
 	tcp_output(st, c);
+	/* A window the peer closed (or shrank below what is in flight) let
+	 * nothing out: the first unacknowledged segment goes anyway, so the
+	 * closed window is probed (RFC 9293 3.8.6.1; Linux retransmits the
+	 * head beyond the window too) and its ACK brings the window back;
+	 * sending nothing would leave only timeouts until give_up(). */
+	if (c->snd_nxt == c->snd_una)
+		tcp_xmit_at(st, c, c->snd_una, c->mss);
 	if (!timer_pending(&c->rtx_timer))
 		tcp_rtx_arm(st, c);
 	tcp_user_timeout_clamp(st, c, ms_ns(backed_off_ms(st, c)));

@@ -465,8 +465,13 @@ int tcp_setopt(struct us_stack *st, struct tcp_conn *c, int level, int name,
 		if (v && (v < 88 || v > 32767))
 			return -EINVAL;
 		c->user_mss = (uint16_t)v;
-		if (v && tcp_synchronized(c->state) && v < c->mss)
-			c->mss = (uint16_t)v;
+		/* Like the handshake's (tcp_init_xfer): the limit is on data
+		 * and options together, so timestamps take their 12 bytes. */
+		if (v && tcp_synchronized(c->state)) {
+			uint32_t m = (uint32_t)v - tcp_ts_optlen(c);
+			if (m < c->mss)
+				c->mss = (uint16_t)US_MAX(m, TCP_MIN_MSS);
+		}
 		return 0;
 	default:
 		return -ENOPROTOOPT;

@@ -2,8 +2,9 @@
 # The bench suite's smoke run (bench/run.sh with BENCH_SMOKE=1: each figure
 # for about 1 s, once, small connection counts), so the benchmark code
 # cannot rot: every figure must be produced, for ustack and for the
-# kernel (where the kernel has a counterpart), and be non-zero, and both
-# result files must be written. No speed is asserted.
+# kernel (where the kernel has a counterpart), and be non-zero, both
+# result files must be written, and no namespace of the run may be left.
+# No speed is asserted.
 . "$(dirname "$0")/lib.sh"
 
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -15,6 +16,10 @@ BENCH_SMOKE=1 BENCH_OUT=$OUTD UST_ID=$UST_ID bash "$ROOT/bench/run.sh" \
 }
 sed 's/^/    | /' "$T_TMP/bench.log" | grep -v '^    | bench: ' | head -n 40
 [ -s "$OUTD/bench.md" ] || fail "no bench.md"
+# The suite removes every namespace it made (ust-*-$UST_ID; this test
+# makes none itself).
+left=$(ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^ust-.*-${UST_ID}\$")
+[ -z "$left" ] || fail "the suite left namespaces behind: $(echo $left)"
 
 $PY - "$OUTD/bench.json" <<'EOF' || { show_log "$T_TMP/bench.log" 80; fail "a figure is missing or zero"; }
 import json, sys

@@ -60,6 +60,8 @@ struct opts {
 	uint64_t seed;
 	long long timeout_ms;
 	int rcvbuf, sndbuf;
+	struct us_impair impair; /* --drop-data: cfg.impair points here */
+	uint32_t drops[64];
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -106,7 +108,9 @@ static void usage(FILE *f)
 	    "  --ifname NAME        interface (default ust0)\n"
 	    "  --ip A.B.C.D/N       our address (default 10.7.0.2/24)\n"
 	    "  --gw A.B.C.D         default gateway\n"
-	    "  --mtu N, --pcap FILE, --log-level 0..3\n");
+	    "  --mtu N, --pcap FILE, --log-level 0..3\n"
+	    "  --drop-data LIST     drop the TCP data segments we send whose\n"
+	    "                       1-based ordinals are listed (1,5,9)\n");
 }
 
 static void __attribute__((noreturn, format(printf, 1, 2)))
@@ -207,6 +211,36 @@ static void parse_range(const char *s, struct us_config *cfg)
 		bad_usage("bad --port-range '%s' (LO > HI)", s);
 }
 
+/* --drop-data 20,22,24: exact drops by the impair wrapper (cfg.impair). */
+static void parse_drops(const char *s, struct opts *o)
+{
+	const char *p = s;
+	int n = 0;
+
+	for (;;) {
+		char buf[16];
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		int max = (int)(sizeof(o->drops) / sizeof(o->drops[0]));
+
+		if (n == max || !len || len >= sizeof(buf))
+			bad_usage("bad --drop-data '%s' (want up to %d "
+				  "ordinals 1.. separated by commas)",
+				  s, max);
+		memcpy(buf, p, len);
+		buf[len] = 0;
+		o->drops[n++] = (uint32_t)parse_num(buf, 1, UINT32_MAX,
+						    "--drop-data ordinal");
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	o->impair = (struct us_impair){.drop_class = US_IMPAIR_TCP_DATA,
+				       .drop_list = o->drops,
+				       .drop_count = n};
+	o->cfg.impair = &o->impair;
+}
+
 static void parse_args(int argc, char **argv, struct opts *o)
 {
 	enum {
@@ -237,6 +271,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		O_MTU,
 		O_PCAP,
 		O_LOG,
+		O_DROP,
 		O_HELP
 	};
 	static const struct option lo[] = {
@@ -267,6 +302,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 	    {"mtu", required_argument, 0, O_MTU},
 	    {"pcap", required_argument, 0, O_PCAP},
 	    {"log-level", required_argument, 0, O_LOG},
+	    {"drop-data", required_argument, 0, O_DROP},
 	    {"help", no_argument, 0, O_HELP},
 	    {0, 0, 0, 0},
 	};
@@ -400,6 +436,9 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			o->cfg.log_level =
 			    (int)parse_num(optarg, 0, 3, "--log-level");
 			break;
+		case O_DROP:
+			parse_drops(optarg, o);
+			break;
 		case O_HELP:
 			usage(stdout);
 			exit(0);
@@ -471,12 +510,17 @@ static void pattern(uint8_t *b, uint64_t off, uint32_t n, uint64_t seed)
 
 static void print_stats(struct us_stack *st)
 {
+	struct us_impair_stats is;
+
 	for (int i = 0; i < us_stat_count(); i++) {
 		uint64_t v = us_stat_get(st, i);
 		if (v)
 			printf("%s %llu\n", us_stat_name(i),
 			       (unsigned long long)v);
 	}
+	/* The impair wrapper's drops (--drop-data), if there is one. */
+	if (us_impair_stats(us_stack_dev(st), &is) == 0)
+		printf("impair_exact %llu\n", (unsigned long long)is.exact);
 }
 
 /* ------------------------------------------------------------- server */

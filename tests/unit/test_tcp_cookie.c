@@ -144,6 +144,17 @@ static void test_cookie_with_timestamps(void **state)
 	assert_int_equal(c->ts_recent, 778);
 	/* MSS 1400 rounds down to 1340, less the timestamps option. */
 	assert_int_equal(c->mss, 1340 - 12);
+	/* Our own scale is the one the SYN-ACK announced, and the first
+	 * segment's TSval is not older than the SYN-ACK's (the peer's PAWS
+	 * would drop it, RFC 7323 5.3). */
+	assert_int_equal(c->rcv_wscale, s.ws);
+	uint32_t synack_tsval = s.tsval;
+	h->c = c;
+	assert_int_equal(tcp_send(h->a, c, "x", 1, 0), 1);
+	assert_true(th_out(h, &s));
+	assert_int_equal(s.len, 1);
+	assert_true(s.ts);
+	assert_true((int32_t)(s.tsval - synack_tsval) >= 0);
 	th_free(h);
 }
 

@@ -171,6 +171,36 @@ static void test_timeout(void **state)
 	free(c);
 }
 
+/* RFC 9438 4.8: the first congestion avoidance after a timeout runs on
+ * the curve with K = 0 and W_max = the window at its start (70 here),
+ * not back up the concave side towards the old W_max of 100: two
+ * seconds in, cwnd is max(W_cubic(t + RTT), W_est), about 80 segments
+ * (the concave climb would be near 96). */
+static void test_after_timeout_k_zero(void **state)
+{
+	const uint64_t rtt = 100000 * NS_PER_US;
+	struct tcp_conn *c = conn(100, 100000);
+	(void)state;
+
+	c->cc->on_rto(c);
+	assert_int_equal(c->ssthresh, 70 * MSS);
+	c->cwnd = c->ssthresh; /* slow start has climbed back */
+	uint64_t t0 = 5000000000ull, now = t0;
+	int rounds = 0;
+	while (now - t0 < 2000000000ull) {
+		now = round_of_acks(c, now, rtt);
+		rounds++;
+	}
+	double t = (double)(now - t0) / 1e9;
+	double w_est = 70 + 3 * 0.3 / 1.7 * rounds;
+	double want = fmax(w_cubic(t + 0.1, 70, 0), w_est);
+	double got = (double)c->cwnd / MSS;
+	printf("  %.1f s after the timeout: cwnd %.2f segs, want %.2f\n", t,
+	       got, want);
+	assert_true(fabs(got - want) < 2.0);
+	free(c);
+}
+
 static void use_reno(struct us_config *cfg)
 {
 	cfg->tcp_congestion = "reno";
@@ -246,6 +276,7 @@ int main(void)
 	    cmocka_unit_test(test_reno_friendly_region),
 	    cmocka_unit_test(test_fast_convergence),
 	    cmocka_unit_test(test_timeout),
+	    cmocka_unit_test(test_after_timeout_k_zero),
 	    cmocka_unit_test(test_tcp_congestion_option),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,6 +13,7 @@
 #define SEG 1000u /* B's MSS: A's segments carry 1000 bytes */
 
 static uint8_t buf[64 * 1024];
+static uint32_t iss = TH_ISS; /* A's ISN: moved to test wrap-around */
 
 static void reno(struct us_config *cfg)
 {
@@ -27,17 +28,18 @@ static struct th *active(bool sack)
 	struct inaddr la = inaddr_from_v4(0);
 	struct th_seg s;
 
+	h->a->tcp->isn = iss;
 	h->c = tcp_conn_new(h->a);
 	assert_int_equal(tcp_bind(h->a, h->c, &la, h->port_a, false), 0);
 	assert_int_equal(tcp_connect(h->a, h->c, &ra, h->port_b), 0);
-	TH_EXPECT(h, &s, TCP_SYN, TH_ISS, 0);
+	TH_EXPECT(h, &s, TCP_SYN, iss, 0);
 	assert_true(s.sack_ok); /* RFC 2018 2: offered in the SYN */
-	h->rcv = TH_ISS + 1;
+	h->rcv = iss + 1;
 	struct th_opts o = {.mss = SEG, .ws = -1, .sack_perm = sack};
-	th_inject_raw(h, TCP_SYN | TCP_ACK, h->irs, TH_ISS + 1, 65535, NULL, 0,
+	th_inject_raw(h, TCP_SYN | TCP_ACK, h->irs, iss + 1, 65535, NULL, 0,
 		      &o);
 	h->snd = h->irs + 1;
-	TH_EXPECT(h, &s, TCP_ACK, TH_ISS + 1, h->snd);
+	TH_EXPECT(h, &s, TCP_ACK, iss + 1, h->snd);
 	assert_int_equal(h->c->sack_ok, sack);
 	return h;
 }
@@ -151,7 +153,7 @@ static void sack_ack(struct th *h, uint32_t ack, int n, const uint32_t *blk)
 /* Sequence number of A's segment k (1-based). */
 static uint32_t sq(int k)
 {
-	return TH_ISS + 1 + (uint32_t)(k - 1) * SEG;
+	return iss + 1 + (uint32_t)(k - 1) * SEG;
 }
 
 /* The scoreboard merges blocks, trims at the cumulative ACK and counts
@@ -199,10 +201,9 @@ static void test_scoreboard(void **state)
  * goes (NextSeg rule 3: a hole below the highest SACKed byte); nothing
  * else is resent and no timeout fires; the full ACK ends recovery with
  * cwnd = ssthresh. */
-static void test_recovery_resends_holes(void **state)
+static void recovery_resends_holes(void)
 {
 	struct th_seg s;
-	(void)state;
 
 	struct th *h = active(true);
 	tcp_send(h->a, h->c, buf, 10 * SEG, 0);
@@ -250,6 +251,107 @@ static void test_recovery_resends_holes(void **state)
 	th_free(h);
 }
 
+static void test_recovery_resends_holes(void **state)
+{
+	(void)state;
+	recovery_resends_holes();
+}
+
+/* Sequence numbers that wrap: A's ISN 5 segments below 2^32, so segment
+ * 6 starts at 1. Blocks across the wrap merge, a cumulative ACK past it
+ * trims, a block starting below SND.UNA is clipped, one beyond SND.MAX
+ * is ignored; and the recovery above picks the same holes. */
+static void test_wraparound(void **state)
+{
+	struct th_seg s;
+	(void)state;
+
+	iss = 0u - 5 * SEG;
+	assert_int_equal(sq(6), 1);
+	struct th *h = active(true);
+	tcp_send(h->a, h->c, buf, 10 * SEG, 0);
+	while (th_out(h, &s))
+		;
+	uint32_t b1[] = {sq(5), sq(7), sq(3), sq(4)};
+	sack_ack(h, sq(1), 2, b1);
+	assert_int_equal(h->c->nsb, 2);
+	assert_int_equal(h->c->sb[0].start, sq(3));
+	assert_int_equal(h->c->sb[1].start, sq(5));
+	assert_int_equal(h->c->sb[1].end, sq(7));
+	uint32_t b2[] = {sq(4), sq(5)};
+	sack_ack(h, sq(1), 1, b2);
+	assert_int_equal(h->c->nsb, 1);
+	assert_int_equal(h->c->sb[0].start, sq(3));
+	assert_int_equal(h->c->sb[0].end, sq(7));
+	/* The cumulative ACK crosses 2^32 into the range. */
+	th_inject(h, TCP_ACK, h->snd, sq(6), NULL, 0);
+	assert_int_equal(h->c->nsb, 1);
+	assert_int_equal(h->c->sb[0].start, sq(6));
+	assert_int_equal(h->c->sb[0].end, sq(7));
+	/* Starting below SND.UNA (before the wrap): clipped at it. */
+	uint32_t b3[] = {sq(5), sq(9)};
+	sack_ack(h, sq(6), 1, b3);
+	assert_int_equal(h->c->nsb, 1);
+	assert_int_equal(h->c->sb[0].start, sq(6));
+	assert_int_equal(h->c->sb[0].end, sq(9));
+	/* Beyond SND.MAX, or reversed: ignored. */
+	uint32_t bad[] = {sq(9), sq(12), sq(8), sq(7)};
+	sack_ack(h, sq(6), 2, bad);
+	assert_int_equal(h->c->nsb, 1);
+	assert_int_equal(h->c->sb[0].end, sq(9));
+	th_free(h);
+
+	recovery_resends_holes();
+	iss = TH_ISS;
+}
+
+/* RFC 2018 3 / RFC 9293 3.1 (MUST-7): the SACK option's length is the
+ * peer's word; lengths that are 0, too short, not 2 + 8n, or run past
+ * the header must neither be read beyond nor yield blocks. */
+static void test_parse_hostile_lengths(void **state)
+{
+	struct tcp_opts o;
+	(void)state;
+
+	/* A well-formed option with two blocks. */
+	uint8_t ok[20] = {1, 1, TCPOPT_SACK, 18};
+	wr32(ok + 4, 100);
+	wr32(ok + 8, 200);
+	wr32(ok + 12, 300);
+	wr32(ok + 16, 400);
+	tcp_parse_opts(ok, sizeof(ok), &o);
+	assert_true(o.present & TCP_OPT_SACK);
+	assert_int_equal(o.nsack, 2);
+	assert_int_equal(o.sack[1].end, 400);
+
+	/* Length 0 and 1: malformed, the parse stops. */
+	for (uint8_t len = 0; len < 2; len++) {
+		uint8_t b[12] = {TCPOPT_SACK, len};
+		tcp_parse_opts(b, sizeof(b), &o);
+		assert_true(o.present & TCP_OPT_BAD);
+		assert_int_equal(o.nsack, 0);
+	}
+	/* 2 (no block), 9, 11, 17: wrong for the kind, ignored. */
+	static const uint8_t lens[] = {2, 9, 11, 17};
+	for (size_t i = 0; i < sizeof(lens); i++) {
+		uint8_t b[20] = {TCPOPT_SACK, lens[i]};
+		tcp_parse_opts(b, sizeof(b), &o);
+		assert_false(o.present & TCP_OPT_SACK);
+		assert_int_equal(o.nsack, 0);
+	}
+	/* Claims 34 bytes in a 12-byte option area: not read past it. */
+	uint8_t lie[12] = {TCPOPT_SACK, 34};
+	tcp_parse_opts(lie, sizeof(lie), &o);
+	assert_true(o.present & TCP_OPT_BAD);
+	assert_int_equal(o.nsack, 0);
+	/* A second SACK option adds nothing to the first. */
+	uint8_t two[20] = {TCPOPT_SACK, 10, 0, 0, 0, 1, 0, 0, 0, 2,
+			   TCPOPT_SACK, 10, 0, 0, 0, 3, 0, 0, 0, 4};
+	tcp_parse_opts(two, sizeof(two), &o);
+	assert_int_equal(o.nsack, 1);
+	assert_int_equal(o.sack[0].start, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -258,6 +360,8 @@ int main(void)
 	    cmocka_unit_test(test_dsack),
 	    cmocka_unit_test(test_scoreboard),
 	    cmocka_unit_test(test_recovery_resends_holes),
+	    cmocka_unit_test(test_wraparound),
+	    cmocka_unit_test(test_parse_hostile_lengths),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
