@@ -73,6 +73,7 @@
 	X(tcp_dup_data) /* retransmitted data we already had */            \
 	X(tcp_collapsed) /* buffers merged to save memory */               \
 	X(tcp_challenge_ack) X(tcp_challenge_ack_limited)                  \
+	X(tcp_oow_ack_limited) /* out-of-window/PAWS ACK rate-limited */   \
 	X(tcp_rst_tx) X(tcp_rst_rx) X(tcp_abort_on_data)                   \
 	X(tcp_abort_on_close) /* RST on close: unread data or linger 0 */  \
 	X(tcp_timewait_reuse) /* TIME_WAIT ended by a new SYN */           \

@@ -145,12 +145,14 @@ static int tcp_sock_connect(struct us_stack *st, struct us_sock *sk,
 	if (ts->connecting) {
 		if (s == TCP_SYN_SENT || s == TCP_SYN_RECEIVED)
 			return -EALREADY;
-		/* The outcome of the earlier non-blocking connect. */
+		/* The outcome of the earlier non-blocking connect: success
+		 * is reported once, as Linux (the socket is then connected
+		 * and the next connect() says EISCONN). */
 		ts->connecting = false;
 		if (sk->err)
 			return -sock_take_error(sk);
 		if (s != TCP_CLOSED)
-			return -EISCONN;
+			return 0;
 	}
 	if (s == TCP_LISTEN)
 		return -EISCONN;

@@ -194,6 +194,18 @@ bool tcp_ack_process(struct us_stack *st, struct tcp_conn *c, struct tcp_seg *s)
 		}
 	}
 
+	/* Data in flight into a closed window: the retransmission timeouts
+	 * resend the head beyond the window and are its probes (see
+	 * rtx_timeout). An ACK answering one, window still zero, shows the
+	 * peer alive, and as with persist_timeout's probes the count starts
+	 * again: the peer may keep its window closed as long as it answers
+	 * (RFC 1122 4.2.2.17; Linux's tcp_retransmit_timer does not time out
+	 * a zero window then). Not for a closed socket, nor under a user
+	 * timeout, which bounds the probing by time (both as Linux). */
+	if (c->rtx_mode == TCP_TM_RTX && c->snd_wnd == 0 && ack == c->snd_una &&
+	    c->snd_max != c->snd_una && c->user && !c->user_timeout_ms)
+		c->retries = 0;
+
 	tcp_sack_rcvd(st, c, s);
 	if (ack == c->snd_una) {
 		/* RFC 5681 2: a duplicate ACK carries no data, no SYN/FIN,

@@ -44,6 +44,7 @@ static inline uint32_t seq_min(uint32_t a, uint32_t b)
 #define TCP_IW_SEGS 10		 /* RFC 6928 */
 #define TCP_QUICKACKS 16	 /* immediate ACKs at connection start */
 #define TCP_CHALLENGE_PER_S 100 /* RFC 5961 7: per connection */
+#define TCP_OOW_ACK_MS 500 /* ACKs to out-of-window segments (Linux) */
 #define TCP_MAX_BACKLOG 4096	 /* SOMAXCONN */
 #define TCP_SACK_SB 16		 /* scoreboard ranges kept */
 
@@ -182,6 +183,9 @@ struct tcp_conn {
 	 * channel of CVE-2016-5696). */
 	uint64_t chal_sec;
 	uint32_t chal_count;
+	/* The last ACK answering an out-of-window or PAWS drop (ns; 0:
+	 * none), for their rate limit (tcp_send_oow_ack). */
+	uint64_t oow_ack_time;
 
 	/* Listener. */
 	struct tcp_conn *parent;	/* a child's listener */
@@ -314,6 +318,7 @@ void tcp_bhash_remove(struct us_stack *st, struct tcp_conn *c);
 /* tcp_port.c. Would binding c to la:lp conflict with another block? */
 bool tcp_port_conflict(struct us_stack *st, const struct tcp_conn *c,
 		       const struct inaddr *la, uint16_t lp, bool reuse);
+bool tcp_listen_conflict(struct us_stack *st, const struct tcp_conn *c);
 /* An ephemeral port for bind(0) (unused by any bound block). */
 int tcp_pick_bind_port(struct us_stack *st, struct tcp_conn *c,
 		       const struct inaddr *la);
@@ -387,6 +392,8 @@ void tcp_send_rst_conn(struct us_stack *st, struct tcp_conn *c);
 void tcp_send_rst_reply(struct us_stack *st, const struct tcp_seg *s);
 /* RFC 5961 7: a rate-limited ACK. */
 void tcp_send_challenge_ack(struct us_stack *st, struct tcp_conn *c);
+void tcp_send_oow_ack(struct us_stack *st, struct tcp_conn *c,
+		      const struct tcp_seg *s);
 /* Zero-window probe (old sequence number, no data). */
 void tcp_send_probe(struct us_stack *st, struct tcp_conn *c);
 uint16_t tcp_wnd_field(struct tcp_conn *c, bool syn);

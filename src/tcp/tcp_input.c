@@ -128,7 +128,6 @@ void tcp_input(struct us_stack *st, struct us_pbuf *p)
 	}
 	if (c) {
 		c->info.segs_in++;
-		tcp_keepalive_rcvd(st, c);
 		/* RFC 7323 2.2: a SYN's window is never scaled. */
 		if (c->ws_ok && !(s.flags & TCP_SYN))
 			s.wnd <<= c->snd_wscale;

@@ -101,7 +101,7 @@ static bool check_seq(struct us_stack *st, struct tcp_conn *c,
 	if (c->state == TCP_TIME_WAIT && (s->flags & TCP_FIN))
 		tcp_timer_arm_mode(st, c, TCP_TM_TIMEWAIT,
 				   2 * tcp_of(st)->msl_ns);
-	tcp_send_ack(st, c);
+	tcp_send_oow_ack(st, c, s); /* rate-limited */
 	return false;
 }
 
@@ -193,6 +193,10 @@ void tcp_input_sync(struct us_stack *st, struct tcp_conn *c, struct tcp_seg *s)
 	}
 	if (!tcp_ts_paws(st, c, s) || !check_seq(st, c, s))
 		return;
+	/* Keepalive idle time runs from the last acceptable segment: one
+	 * failing PAWS or the sequence test could be an old duplicate or a
+	 * blind guess, no sign that the peer is there (RFC 1122 4.2.3.6). */
+	tcp_keepalive_rcvd(st, c);
 	tcp_ts_update(st, c, s);
 	if (s->flags & TCP_RST) {
 		input_rst(st, c, s);

@@ -69,7 +69,7 @@ static void nr_on_rto(struct tcp_conn *c)
 }
 
 const struct tcp_cc_ops tcp_newreno = {
-    .name = "newreno",
+    .name = "reno", /* Linux's name for it */
     .init = nr_init,
     .on_ack = nr_on_ack,
     .enter_recovery = nr_enter_recovery,

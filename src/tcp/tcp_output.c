@@ -383,6 +383,29 @@ void tcp_send_challenge_ack(struct us_stack *st, struct tcp_conn *c)
 	tcp_send_ack(st, c);
 }
 
+/* The ACK answering a segment dropped by the sequence test or PAWS (RFC
+ * 9293 3.10.7.4 first, RFC 7323 5.3 R1), at most one per TCP_OOW_ACK_MS
+ * per connection, as Linux: two ends that disagree about the window (or
+ * a forged stream of such segments) would otherwise trade ACKs without
+ * end (RFC 5961 10). Like Linux, a segment with data or a FIN and no SYN
+ * is always answered: it is no part of an ACK loop, and what it usually
+ * is wants its answer (a duplicate its D-SACK, RFC 2883; a FIN repeated
+ * to TIME-WAIT the final ACK). */
+void tcp_send_oow_ack(struct us_stack *st, struct tcp_conn *c,
+		      const struct tcp_seg *s)
+{
+	if (s->end == s->seq || (s->flags & TCP_SYN)) {
+		if (c->oow_ack_time &&
+		    st->now - c->oow_ack_time <
+			(uint64_t)TCP_OOW_ACK_MS * US_NS_PER_MS) {
+			STAT_INC(st, tcp_oow_ack_limited);
+			return;
+		}
+		c->oow_ack_time = st->now;
+	}
+	tcp_send_ack(st, c);
+}
+
 void tcp_send_probe(struct us_stack *st, struct tcp_conn *c)
 {
 	/* An already acknowledged sequence number: the peer finds it out

@@ -30,6 +30,22 @@ bool tcp_port_conflict(struct us_stack *st, const struct tcp_conn *c,
 	return false;
 }
 
+/* At listen(), as Linux's inet_csk_listen_start checks the port again:
+ * SO_REUSEADDR shares a port only while neither block listens, so no
+ * other listener may cover an address c's does (a specific address and
+ * the wildcard overlap), whatever the reuse flags were at bind. */
+bool tcp_listen_conflict(struct us_stack *st, const struct tcp_conn *c)
+{
+	for (struct tcp_conn *q =
+		 tcp_of(st)->bhash[tcp_port_bucket(c->lport, TCP_BHASH_SIZE)];
+	     q; q = q->bnext) {
+		if (q != c && q->lport == c->lport && q->state == TCP_LISTEN &&
+		    addr_overlap(&q->laddr, &c->laddr))
+			return true;
+	}
+	return false;
+}
+
 static void port_range(struct us_stack *st, uint32_t *lo, uint32_t *n)
 {
 	uint32_t l = st->cfg.port_lo ? st->cfg.port_lo : 32768;

@@ -90,7 +90,7 @@ bool tcp_ts_paws(struct us_stack *st, struct tcp_conn *c,
 		return true;
 	}
 	STAT_INC(st, tcp_drop_paws);
-	tcp_send_ack(st, c);
+	tcp_send_oow_ack(st, c, s); /* rate-limited */
 	return false;
 }
 

@@ -95,9 +95,9 @@ int tcp_listen(struct us_stack *st, struct tcp_conn *c, int backlog)
 		if (rc < 0)
 			return rc;
 	}
-	/* Two listeners never share a port and address, reuse or not. */
-	struct tcp_conn *o = tcp_lookup_listener(st, &c->laddr, c->lport);
-	if (o && (inaddr_eq(&o->laddr, &c->laddr) || inaddr_is_any(&c->laddr)))
+	/* Two listeners never share a port on overlapping addresses
+	 * (a specific one and the wildcard included), reuse or not. */
+	if (tcp_listen_conflict(st, c))
 		return -EADDRINUSE;
 	c->backlog = backlog;
 	c->max_syn = tcp_of(st)->max_syn_backlog;

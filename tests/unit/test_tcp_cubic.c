@@ -226,7 +226,7 @@ static void test_tcp_congestion_option(void **state)
 	len = sizeof(name);
 	assert_int_equal(
 	    tcp_getopt(h->a, c, IPPROTO_TCP, TCP_CONGESTION, name, &len), 0);
-	assert_string_equal(name, "newreno");
+	assert_string_equal(name, "reno");
 	assert_int_equal(
 	    tcp_setopt(h->a, c, IPPROTO_TCP, TCP_CONGESTION, "cubic", 5), 0);
 	assert_ptr_equal(c->cc, &tcp_cubic);
@@ -252,7 +252,7 @@ static void test_tcp_congestion_option(void **state)
 	assert_int_equal(
 	    us_getsockopt(h->a, fd, IPPROTO_TCP, TCP_CONGESTION, name, &len),
 	    0);
-	assert_string_equal(name, "newreno");
+	assert_string_equal(name, "reno");
 	assert_int_equal(us_close(h->a, fd), 0);
 	th_free(h);
 

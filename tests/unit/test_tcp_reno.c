@@ -25,7 +25,7 @@ static struct th *estab(void)
 {
 	struct th *h = th_new(reno);
 	th_passive(h, -1);
-	assert_string_equal(h->c->cc->name, "newreno");
+	assert_string_equal(h->c->cc->name, "reno");
 	return h;
 }
 

@@ -88,6 +88,7 @@ static void test_old_tsval_does_not_reopen(void **state)
 	TH_EXPECT(h, &s, TCP_ACK, TH_ISS + 2, h->snd);
 	th_none(h);
 	assert_int_equal(th_find(h)->state, TCP_TIME_WAIT);
+	th_at_ms(h, 500); /* past the rate limit of these ACKs */
 	o = ts_at(TS0 + 2);
 	th_inject_raw(h, TCP_SYN, h->snd + 100000, 0, 65535, NULL, 0, &o);
 	TH_EXPECT(h, &s, TCP_ACK, TH_ISS + 2, h->snd);
