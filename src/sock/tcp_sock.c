@@ -153,6 +153,9 @@ static int tcp_sock_connect(struct us_stack *st, struct us_sock *sk,
 			return -sock_take_error(sk);
 		if (s != TCP_CLOSED)
 			return 0;
+		/* Failed, its error already taken (SO_ERROR): Linux says
+		 * ECONNABORTED once; the next connect() starts again. */
+		return -ECONNABORTED;
 	}
 	if (s == TCP_LISTEN)
 		return -EISCONN;

@@ -193,10 +193,6 @@ void tcp_input_sync(struct us_stack *st, struct tcp_conn *c, struct tcp_seg *s)
 	}
 	if (!tcp_ts_paws(st, c, s) || !check_seq(st, c, s))
 		return;
-	/* Keepalive idle time runs from the last acceptable segment: one
-	 * failing PAWS or the sequence test could be an old duplicate or a
-	 * blind guess, no sign that the peer is there (RFC 1122 4.2.3.6). */
-	tcp_keepalive_rcvd(st, c);
 	tcp_ts_update(st, c, s);
 	if (s->flags & TCP_RST) {
 		input_rst(st, c, s);
@@ -217,6 +213,13 @@ void tcp_input_sync(struct us_stack *st, struct tcp_conn *c, struct tcp_seg *s)
 		return;
 	if (!tcp_ack_process(st, c, s) || c->state == TCP_CLOSED)
 		return;
+	/* Keepalive idle time runs from the last acceptable segment (RFC
+	 * 1122 4.2.3.6: "no data or acknowledgement packets"): not one that
+	 * failed PAWS or the sequence test (an old duplicate or a blind
+	 * guess), nor an in-window RST or SYN only challenged, nor an ACK
+	 * of unsent or too old data; as Linux, whose rcv_tstamp moves only
+	 * past tcp_ack's checks. */
+	tcp_keepalive_rcvd(st, c);
 	/* Sixth: the urgent pointer is ignored; urgent bytes are delivered
 	 * in line as ordinary data (RFC 6093 recommends in-line). */
 	if (s->len || (s->flags & TCP_FIN))

@@ -62,6 +62,40 @@ static void test_keepalive_not_refreshed_by_unacceptable(void **state)
 	th_free(h);
 }
 
+/* 1b. Nor by a segment that passes the sequence test but is refused
+ * after it: an in-window RST or SYN only challenged (RFC 5961 3.2, 4.2),
+ * an ACK of data never sent (RFC 5961 5.2). None is data or an
+ * acceptable acknowledgement, what RFC 1122 4.2.3.6 counts. */
+static void test_keepalive_not_refreshed_by_challenged(void **state)
+{
+	struct th *h = th_new(NULL);
+	struct th_seg s;
+	(void)state;
+
+	th_passive(h, -1);
+	setint(h, SOL_SOCKET, SO_KEEPALIVE, 1);
+	setint(h, IPPROTO_TCP, TCP_KEEPIDLE, 10);
+	setint(h, IPPROTO_TCP, TCP_KEEPINTVL, 2);
+	setint(h, IPPROTO_TCP, TCP_KEEPCNT, 3);
+
+	th_at_ms(h, 5000);
+	th_inject(h, TCP_RST, h->snd + 1, 0, NULL, 0);
+	TH_EXPECT(h, &s, TCP_ACK, TH_ISS + 1, h->snd);
+	th_at_ms(h, 6000);
+	th_inject(h, TCP_SYN, h->snd + 1, 0, NULL, 0);
+	TH_EXPECT(h, &s, TCP_ACK, TH_ISS + 1, h->snd);
+	th_at_ms(h, 7000);
+	th_inject(h, TCP_ACK, h->snd, h->rcv + 1000, NULL, 0);
+	TH_EXPECT(h, &s, TCP_ACK, TH_ISS + 1, h->snd);
+	assert_int_equal(th_stat(h, "tcp_challenge_ack"), 3);
+	assert_int_equal(h->c->state, TCP_ESTABLISHED);
+	th_at_ms(h, 9999);
+	th_none(h);
+	th_at_ms(h, 10000);
+	TH_EXPECT(h, &s, TCP_ACK, TH_ISS, h->snd); /* the probe */
+	th_free(h);
+}
+
 /* 2. The ACKs that answer out-of-window segments are rate-limited per
  * connection (one per 500 ms, as Linux's tcp_invalid_ratelimit), so two
  * stacks disagreeing on the window cannot ping-pong ACKs forever (RFC
@@ -240,6 +274,40 @@ static void test_connect_after_nonblocking_connect(void **state)
 	th_free(h);
 }
 
+/* 4b. A non-blocking connect refused, its error already read with
+ * SO_ERROR: the next connect() says ECONNABORTED, as Linux (not a fresh
+ * attempt); the one after starts again. */
+static void test_connect_after_refused_error_read(void **state)
+{
+	struct th *h = th_new(NULL);
+	struct us_stack *st = h->a;
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons(7001), /* nobody listens */
+				.sin_addr.s_addr = htonl(TH_IP_A)};
+	int err = 0;
+	socklen_t len = sizeof(err);
+	(void)state;
+
+	int c = us_socket(st, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	assert_true(c >= 0);
+	assert_int_equal(us_connect(st, c, (struct sockaddr *)&a, sizeof(a)),
+			 -1);
+	assert_int_equal(errno, EINPROGRESS);
+	for (int i = 0; i < 5; i++)
+		us_stack_poll(st, 0);
+	assert_int_equal(us_getsockopt(st, c, SOL_SOCKET, SO_ERROR, &err, &len),
+			 0);
+	assert_int_equal(err, ECONNREFUSED);
+	assert_int_equal(us_connect(st, c, (struct sockaddr *)&a, sizeof(a)),
+			 -1);
+	assert_int_equal(errno, ECONNABORTED);
+	assert_int_equal(us_connect(st, c, (struct sockaddr *)&a, sizeof(a)),
+			 -1);
+	assert_int_equal(errno, EINPROGRESS);
+	us_close(st, c);
+	th_free(h);
+}
+
 /* 5. TCP_CONGESTION "reno" reads back "reno", Linux's name; "newreno"
  * is kept as an alias. */
 static void test_congestion_reno_name(void **state)
@@ -304,10 +372,12 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_keepalive_not_refreshed_by_unacceptable),
+	    cmocka_unit_test(test_keepalive_not_refreshed_by_challenged),
 	    cmocka_unit_test(test_oow_ack_rate_limited),
 	    cmocka_unit_test(test_paws_ack_rate_limited),
 	    cmocka_unit_test(test_zero_window_rto_probes_answered),
 	    cmocka_unit_test(test_connect_after_nonblocking_connect),
+	    cmocka_unit_test(test_connect_after_refused_error_read),
 	    cmocka_unit_test(test_congestion_reno_name),
 	    cmocka_unit_test(test_listen_rechecks_bind_conflict),
 	};
