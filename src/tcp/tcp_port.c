@@ -114,6 +114,7 @@ int tcp_pick_connect_port(struct us_stack *st, struct tcp_conn *c)
 						&c->raddr, c->rport);
 	struct tcp_conn *tw_victim = NULL;
 	int tw_port = -1;
+	uint32_t tw_i = 0;
 
 	for (uint32_t i = 0; i < n; i++) {
 		uint16_t port = (uint16_t)(lo + (off + ts->port_seq + i) % n);
@@ -126,10 +127,17 @@ int tcp_pick_connect_port(struct us_stack *st, struct tcp_conn *c)
 		if (u == 2 && !tw_victim) {
 			tw_victim = tw;
 			tw_port = port;
+			tw_i = i;
 		}
 	}
 	if (!tw_victim)
 		return -EADDRNOTAVAIL;
+	/* The search moves on past the reused port too, so TIME_WAIT ports
+	 * are taken round-robin, the oldest first, never the one just left:
+	 * a peer still closing the old connection (its final ACK queued
+	 * behind a busy socket, as Linux's LAST_ACK can be) drops a SYN
+	 * that follows it within microseconds. */
+	ts->port_seq += tw_i + 1;
 	STAT_INC(st, tcp_timewait_reuse);
 	tcp_conn_destroy(st, tw_victim);
 	return tw_port;
