@@ -453,6 +453,11 @@ bool tcp_cookie_accept(struct us_stack *st, struct tcp_conn *l,
 /* tcp_listen.c: a child takes the listener's settings; adopt also puts
  * it on the SYN queue. */
 void tcp_child_inherit(struct tcp_conn *c, const struct tcp_conn *l);
+/* A block for the connection a SYN to listener l asks for: l's settings,
+ * the SYN's addresses and sequence number, our answer's options chosen
+ * (RFC 7323, RFC 2018). NULL, counted, when memory is short. */
+struct tcp_conn *tcp_child_from_syn(struct us_stack *st, struct tcp_conn *l,
+				    struct tcp_seg *s);
 void tcp_child_adopt(struct tcp_conn *l, struct tcp_conn *c);
 /* tcp_keepalive.c */
 void tcp_keepalive_init(struct tcp_conn *c);

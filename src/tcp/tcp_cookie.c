@@ -76,24 +76,11 @@ uint16_t tcp_cookie_check(struct us_stack *st, const struct tcp_seg *s,
  * is built by a block that lives only for the call. */
 void tcp_cookie_send(struct us_stack *st, struct tcp_conn *l, struct tcp_seg *s)
 {
-	struct tcp_conn *c = tcp_conn_alloc(st);
+	struct tcp_conn *c = tcp_child_from_syn(st, l, s);
 
-	if (!c) {
-		STAT_INC(st, tcp_drop_nomem);
+	if (!c)
 		return;
-	}
-	tcp_child_inherit(c, l);
-	c->user = false;
-	c->laddr = s->dst;
-	c->raddr = s->src;
-	c->rport = s->h.sport;
 	c->state = TCP_SYN_RECEIVED;
-	c->irs = s->seq;
-	c->rcv_nxt = s->seq + 1;
-	c->rcv_wscale = (uint8_t)tcp_choose_wscale(c->rcvbuf);
-	tcp_syn_options(c, s);
-	tcp_ts_syn(st, c, s);
-	tcp_sack_syn(st, c, s);
 	if (c->ts_ok) {
 		c->cookie_tsbits =
 		    (uint8_t)(TSB_VALID | (c->sack_ok ? TSB_SACK : 0) |

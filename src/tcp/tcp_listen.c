@@ -98,6 +98,29 @@ void tcp_child_adopt(struct tcp_conn *l, struct tcp_conn *c)
 	lq_push(&l->synq, c);
 }
 
+struct tcp_conn *tcp_child_from_syn(struct us_stack *st, struct tcp_conn *l,
+				    struct tcp_seg *s)
+{
+	struct tcp_conn *c = tcp_conn_alloc(st);
+
+	if (!c) {
+		STAT_INC(st, tcp_drop_nomem);
+		return NULL;
+	}
+	tcp_child_inherit(c, l);
+	c->user = false;
+	c->laddr = s->dst;
+	c->raddr = s->src;
+	c->rport = s->h.sport;
+	c->irs = s->seq;
+	c->rcv_nxt = s->seq + 1;
+	c->rcv_wscale = (uint8_t)tcp_choose_wscale(c->rcvbuf);
+	tcp_syn_options(c, s);
+	tcp_ts_syn(st, c, s);
+	tcp_sack_syn(st, c, s);
+	return c;
+}
+
 void tcp_listen_input(struct us_stack *st, struct tcp_conn *l,
 		      struct tcp_seg *s, const uint32_t *isn_floor)
 {
@@ -123,26 +146,12 @@ void tcp_listen_input(struct us_stack *st, struct tcp_conn *l,
 		tcp_cookie_send(st, l, s);
 		return;
 	}
-	c = tcp_conn_alloc(st);
-	if (!c) {
-		STAT_INC(st, tcp_drop_nomem);
+	c = tcp_child_from_syn(st, l, s);
+	if (!c)
 		return;
-	}
-	tcp_child_inherit(c, l);
-	c->user = false;
-	c->laddr = s->dst;
-	c->raddr = s->src;
-	c->rport = s->h.sport;
 	c->parent = l;
 	lq_push(&l->synq, c);
-
-	c->irs = s->seq;
-	c->rcv_nxt = s->seq + 1;
 	c->last_ack_sent = c->irs;
-	c->rcv_wscale = (uint8_t)tcp_choose_wscale(c->rcvbuf);
-	tcp_syn_options(c, s);
-	tcp_ts_syn(st, c, s);
-	tcp_sack_syn(st, c, s);
 	c->snd_wnd = s->wnd; /* RFC 7323 2.2: not scaled in a SYN */
 	c->snd_wl1 = s->seq;
 	c->iss = tcp_isn(st, &c->laddr, c->lport, &c->raddr, c->rport);
