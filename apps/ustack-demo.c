@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "appcfg.h"
+#include "udp_echo.h"
 #include "ustack.h"
 #include "ustack-demo/tcp_services.h"
 #include "ustack-httpd/httpd.h"
@@ -91,44 +92,6 @@ static int echo_socket(struct us_stack *st, uint16_t port)
 		return -1;
 	}
 	return fd;
-}
-
-/* Answer every datagram waiting on fd with its own bytes. */
-static void echo_pending(struct us_stack *st, int fd, uint8_t *buf, size_t cap,
-			 int log_level)
-{
-	struct sockaddr_in from;
-	socklen_t flen;
-	ssize_t n;
-
-	for (;;) {
-		flen = sizeof(from);
-		n = us_recvfrom(st, fd, buf, cap, 0, (struct sockaddr *)&from,
-				&flen);
-		if (n < 0) {
-			if (errno != EAGAIN && log_level >= US_LOG_INFO)
-				fprintf(stderr, "ustack-demo: recvfrom: %s\n",
-					strerror(errno));
-			if (errno == EAGAIN)
-				return;
-			continue; /* a pending error was reported: go on */
-		}
-		/* RFC 1122 3.2.1.3: 0.0.0.0 ("this host", a booting host's
-		 * source to a broadcast) is never a destination. Sending to
-		 * it reaches ourselves, so a datagram from 0.0.0.0:7 would
-		 * echo to our own port 7, forever. */
-		if (from.sin_addr.s_addr == htonl(INADDR_ANY)) {
-			if (log_level >= US_LOG_INFO)
-				fprintf(stderr, "ustack-demo: not echoing to "
-						"0.0.0.0\n");
-			continue;
-		}
-		if (us_sendto(st, fd, buf, (size_t)n, 0,
-			      (struct sockaddr *)&from, flen) < 0 &&
-		    log_level >= US_LOG_INFO)
-			fprintf(stderr, "ustack-demo: echo to %s: %s\n",
-				inet_ntoa(from.sin_addr), strerror(errno));
-	}
 }
 
 static void print_try(const struct app_cfg *cfg, const struct demo_opts *o,
@@ -232,7 +195,10 @@ int main(int argc, char **argv)
 			rc = 1;
 			break;
 		}
-		echo_pending(st, fd, buf, sizeof(buf), cfg.log_level);
+		uint64_t drops = 0;
+		app_udp_echo(st, fd, buf, sizeof(buf), -1,
+			     cfg.log_level >= US_LOG_INFO ? "ustack-demo" : NULL,
+			     &drops);
 		if (have_tcp)
 			tcp_services_poll(&tcp, st);
 		/* A bounded wait: SIGINT/SIGTERM are read from a descriptor

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "appcfg.h"
+#include "udp_echo.h"
 #include "ustack.h"
 
 #define ECHO_BUF 65536
@@ -212,32 +213,6 @@ static bool conn_run(struct server *s, struct conn *c)
 	return true;
 }
 
-static void udp_run(struct server *s, uint8_t *buf, size_t cap)
-{
-	for (int i = 0; i < 64; i++) {
-		struct sockaddr_in from;
-		socklen_t flen = sizeof(from);
-		ssize_t n = us_recvfrom(s->st, s->ufd, buf, cap, 0,
-					(struct sockaddr *)&from, &flen);
-		if (n < 0) {
-			if (errno == EAGAIN)
-				return;
-			continue; /* a pending ICMP error was reported */
-		}
-		/* RFC 1122 3.2.1.3: 0.0.0.0 is never a destination; a reply
-		 * to it would reach our own port and echo forever. */
-		if (from.sin_addr.s_addr == htonl(INADDR_ANY)) {
-			s->udp_drops++;
-			continue;
-		}
-		if (us_sendto(s->st, s->ufd, buf, (size_t)n, 0,
-			      (struct sockaddr *)&from, flen) < 0)
-			s->udp_drops++;
-		else
-			s->udp_dgrams++;
-	}
-}
-
 static int serve(struct server *s)
 {
 	static uint8_t ubuf[65536];
@@ -258,7 +233,10 @@ static int serve(struct server *s)
 			} else if ((int)tag == s->lfd) {
 				accept_all(s);
 			} else if ((int)tag == s->ufd) {
-				udp_run(s, ubuf, sizeof(ubuf));
+				s->udp_dgrams +=
+				    app_udp_echo(s->st, s->ufd, ubuf,
+						 sizeof(ubuf), 64, NULL,
+						 &s->udp_drops);
 			} else if (tag < s->nconns && s->conns[tag]) {
 				struct conn *c = s->conns[tag];
 				if (!conn_run(s, c))
